@@ -1,0 +1,2 @@
+"""Everything platform-shaped: adapters (console, later Slack and Teams), the CLI, settings,
+logging and the outbox dispatcher."""

@@ -1,0 +1,134 @@
+"""The ``hoedan`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from flows.texts import texts_for
+from storage.migrate import current_revision, head_revision, upgrade
+
+from bot.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="Hoedan: #hoedan-vragen, #zodan-antwoorden en leren tussen regio's, in de chat.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="De database beheren.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+err = Console(stderr=True, highlight=False)
+
+
+def _settings() -> Settings:
+    """Load settings or stop with a readable list of what to fix (exit code 2)."""
+    try:
+        return load_settings()
+    except SettingsError as problem:
+        texts = texts_for("nl")
+        err.print(texts.plain("cli.settings_invalid"), markup=False)
+        for name, why in problem.problems.items():
+            err.print(f"  - {name}: {why}", markup=False)
+        err.print(texts.plain("cli.settings_fix"), markup=False)
+        raise typer.Exit(code=2) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"hoedan {version('hoedan')}")
+        raise typer.Exit
+
+
+@app.callback()
+def main_options(
+    _version_flag: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Toon de versie."),
+    ] = False,
+) -> None:
+    """Hoedan op de opdrachtregel."""
+
+
+MemberOption = Annotated[str, typer.Option("--als", help="Je naam in de lokale chat.")]
+ChannelOption = Annotated[str, typer.Option("--in", help="Het kanaal waarin je begint.")]
+
+
+@app.command()
+def run(member: MemberOption = "gast", channel: ChannelOption = "algemeen") -> None:
+    """Start Hoedan. Zonder Slack- of Teams-instellingen: de lokale chat in de terminal."""
+    _console(member, channel)
+
+
+@app.command()
+def console(member: MemberOption = "gast", channel: ChannelOption = "algemeen") -> None:
+    """Chat lokaal met Hoedan in de terminal (invoer via een pipe kan ook)."""
+    _console(member, channel)
+
+
+def _console(member: str, channel: str) -> None:
+    from bot.app import create_app
+    from bot.console.run import run_console
+
+    settings = _settings()
+    hoedan = _start(lambda: create_app(settings, default_log_level="WARNING"))
+
+    async def main() -> None:
+        try:
+            await run_console(hoedan, member=member, channel=channel)
+        finally:
+            await hoedan.close()
+
+    asyncio.run(main())
+
+
+def _start(factory):  # type: ignore[no-untyped-def]
+    """Run a start-up step, turning an unreachable database into one clear line."""
+    from sqlalchemy.exc import OperationalError
+
+    try:
+        return factory()
+    except OperationalError as exc:
+        texts = texts_for("nl")
+        reason = str(exc.orig) if exc.orig is not None else str(exc)
+        err.print(texts.plain("cli.database_unreachable", reason=reason), markup=False)
+        raise typer.Exit(code=1) from None
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Breng de database naar de nieuwste versie (gebeurt ook vanzelf bij het starten)."""
+    settings = _settings()
+    texts = texts_for(settings.language)
+    _start(lambda: upgrade(settings.database))
+    typer.echo(texts.plain("cli.upgraded", revision=head_revision(settings.database)))
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Toon de versie van de database en de nieuwste versie die Hoedan kent."""
+    settings = _settings()
+    texts = texts_for(settings.language)
+    current = _start(lambda: current_revision(settings.database))
+    typer.echo(
+        texts.plain(
+            "cli.status",
+            current=current or texts.plain("cli.status_empty"),
+            head=head_revision(settings.database),
+        )
+    )
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

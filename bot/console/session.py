@@ -1,0 +1,314 @@
+"""A chat in the terminal: lines become neutral events, outbox messages become printed cards.
+
+``/hoedan …`` runs a command; plain text is a channel message; ``:als <naam>`` acts as that
+member; ``:in <kanaal>`` moves to a channel; ``:kies <n>`` presses button n of the last message;
+when a form opens, the next lines answer its fields in order (``:annuleer`` stops it).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from rich.console import Console
+
+from bot.outbox import DeliveryResult, OutboxDispatcher, Sent
+from flows.events import (
+    ActionEvent,
+    Actor,
+    CommandEvent,
+    FormSubmitted,
+    FormValue,
+    InboundEvent,
+    MessageEvent,
+    Place,
+)
+from flows.messages import Button, Checkbox, Choice, Form, Input, Message, MultiMember, Scale
+from flows.runtime import Runtime
+from flows.texts import Texts, user
+from storage.enums import DeliveryKind, Platform, SpaceKind
+from storage.models import OutboxMessage
+from storage.repositories.members import name_key
+
+from bot.console.render import render, to_text
+
+COMMAND_PREFIX = "/hoedan"
+MAX_LINE_CHARS = 20_000
+"""Longer lines are cut before they reach a flow; the flows' own limits then explain."""
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def channel_key(name: str) -> str:
+    return name_key(name).lstrip("#").replace(" ", "-")
+
+
+@dataclass
+class _OpenForm:
+    form: Form
+    place: Place
+    values: dict[str, FormValue] = field(default_factory=dict)
+    position: int = 0
+
+    @property
+    def current(self) -> Input | None:
+        return self.form.inputs[self.position] if self.position < len(self.form.inputs) else None
+
+
+class ConsoleSession:
+    """One terminal user who can be any member, in any channel."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        console: Console,
+        texts: Texts,
+        *,
+        member: str,
+        channel: str,
+        interactive: bool,
+    ) -> None:
+        self._runtime = runtime
+        self._console = console
+        self._texts = texts
+        self.member_name = member
+        self.channel = channel_key(channel)
+        self._interactive = interactive
+        self._buttons: tuple[Button, ...] = ()
+        self._buttons_place: Place | None = None
+        self._form: _OpenForm | None = None
+        self.dispatcher = OutboxDispatcher(runtime.store, {Platform.CONSOLE: self})
+
+    @property
+    def prompt(self) -> str:
+        if self._form is not None and self._form.current is not None:
+            return f"  {self._form.current.label.plain} › "
+        return f"{self.member_name} in #{self.channel} › "
+
+    def _actor(self) -> Actor:
+        return Actor(
+            platform=Platform.CONSOLE,
+            external_id=name_key(self.member_name),
+            display_name=self.member_name,
+        )
+
+    def _place(self, thread_ref: str | None = None) -> Place:
+        return Place(
+            platform=Platform.CONSOLE,
+            external_id=self.channel,
+            name=f"#{self.channel}",
+            kind=SpaceKind.CHANNEL,
+            thread_ref=thread_ref,
+        )
+
+    def _say(self, key: str, **values: object) -> None:
+        self._console.print(to_text(self._texts.render(key, **values), style="yellow"))
+
+    def welcome(self) -> None:
+        self._say("console.welcome", member=user(self.member_name), channel=self.channel)
+
+    async def handle_line(self, raw: str) -> None:
+        line = raw.rstrip("\r\n")[:MAX_LINE_CHARS]
+        if not self._interactive:
+            self._console.print(f"{self.prompt}{line}", style="dim", markup=False, highlight=False)
+        if self._form is not None:
+            await self._answer_field(line.strip())
+            return
+        stripped = line.strip()
+        if not stripped:
+            return
+        if stripped.startswith(":"):
+            await self._meta(stripped)
+        elif stripped.lower() == COMMAND_PREFIX or stripped.lower().startswith(
+            COMMAND_PREFIX + " "
+        ):
+            await self._send(
+                CommandEvent(
+                    actor=self._actor(),
+                    place=self._place(),
+                    delivery_id=_new_id(),
+                    text=stripped[len(COMMAND_PREFIX) :],
+                )
+            )
+        elif stripped.startswith("/"):
+            self._say("console.only_hoedan")
+        else:
+            message_id = _new_id()
+            await self._send(
+                MessageEvent(
+                    actor=self._actor(),
+                    place=self._place(),
+                    delivery_id=message_id,
+                    text=stripped,
+                    message_ref=message_id,
+                )
+            )
+
+    async def _meta(self, line: str) -> None:
+        word, _, rest = line[1:].partition(" ")
+        rest = " ".join(rest.split())
+        word = word.lower()
+        if word in {"als", "as"}:
+            if not rest:
+                self._say("console.usage_als")
+                return
+            self.member_name = rest
+            self._say("console.now_member", member=user(rest))
+        elif word in {"in"}:
+            if not channel_key(rest):
+                self._say("console.usage_in")
+                return
+            self.channel = channel_key(rest)
+            self._say("console.now_channel", channel=user(self.channel))
+        elif word in {"kies", "choose"}:
+            await self._press(rest)
+        elif word in {"help", "hulp"}:
+            self._say("console.help")
+        else:
+            self._say("console.unknown_meta", word=user(word))
+
+    async def _press(self, choice: str) -> None:
+        if not self._buttons or self._buttons_place is None:
+            self._say("console.no_buttons")
+            return
+        if not choice.isdigit() or not 1 <= int(choice) <= len(self._buttons):
+            self._say("console.bad_choice", count=len(self._buttons))
+            return
+        button = self._buttons[int(choice) - 1]
+        await self._send(
+            ActionEvent(
+                actor=self._actor(),
+                place=self._buttons_place,
+                delivery_id=_new_id(),
+                action=button.action,
+                value=button.value,
+            )
+        )
+
+    async def _send(self, event: InboundEvent) -> None:
+        outcome = await self._runtime.handle(event)
+        await self.dispatcher.drain()
+        if outcome.form is not None:
+            self._open(outcome.form, event.place)
+
+    # Forms -------------------------------------------------------------------------------
+
+    def _open(self, form: Form, place: Place) -> None:
+        self._form = _OpenForm(form=form, place=place)
+        self._console.print(to_text(form.title, style="bold"))
+        self._say("console.form_intro")
+        self._ask_current()
+
+    def _ask_current(self) -> None:
+        assert self._form is not None
+        current = self._form.current
+        if current is None:
+            return
+        if isinstance(current, Choice):
+            for index, option in enumerate(current.options, start=1):
+                self._console.print(f"    [{index}] ", end="", style="bold magenta")
+                self._console.print(to_text(option.label))
+        hint = None
+        if isinstance(current, Scale):
+            hint = "console.form_scale"
+        elif isinstance(current, Checkbox):
+            hint = "console.form_yes_no"
+        elif isinstance(current, MultiMember):
+            hint = "console.form_members"
+        if hint:
+            self._say(hint)
+        if not current.required:
+            self._say("console.form_optional")
+        if self._interactive:
+            return
+        self._console.print(to_text(current.label, style="bold"))
+
+    async def _answer_field(self, answer: str) -> None:
+        assert self._form is not None
+        if answer.lower() in {":annuleer", ":cancel"}:
+            self._form = None
+            self._say("console.form_cancelled")
+            return
+        current = self._form.current
+        assert current is not None
+        value = self._parse_value(current, answer)
+        if value is _INVALID:
+            self._ask_current()
+            return
+        self._form.values[current.name] = value  # type: ignore[assignment]
+        self._form.position += 1
+        if self._form.current is not None:
+            self._ask_current()
+            return
+        finished, self._form = self._form, None
+        await self._send(
+            FormSubmitted(
+                actor=self._actor(),
+                place=finished.place,
+                delivery_id=_new_id(),
+                form_id=finished.form.form_id,
+                values=finished.values,
+                context=finished.form.context,
+            )
+        )
+
+    def _parse_value(self, field_input: Input, answer: str) -> FormValue | object:
+        if not answer or answer == "-":
+            if field_input.required:
+                self._say("console.form_required")
+                return _INVALID
+            return None
+        if isinstance(field_input, Choice):
+            options = field_input.options
+            if answer.isdigit() and 1 <= int(answer) <= len(options):
+                return options[int(answer) - 1].value
+            for option in options:
+                if name_key(option.label.plain) == name_key(answer):
+                    return option.value
+            self._say("console.bad_choice", count=len(options))
+            return _INVALID
+        if isinstance(field_input, Scale):
+            if answer.isdigit() and 1 <= int(answer) <= 5:
+                return int(answer)
+            self._say("console.form_scale")
+            return _INVALID
+        if isinstance(field_input, Checkbox):
+            return answer.lower() in {"ja", "j", "yes", "y", "1"}
+        if isinstance(field_input, MultiMember):
+            return [name_key(part) for part in answer.split(",") if part.strip()]
+        if len(answer) > field_input.max_length:
+            self._say("console.form_too_long", limit=field_input.max_length)
+            return _INVALID
+        return answer
+
+    # Delivery: the console is the Deliverer for its own platform --------------------------
+
+    async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        card = Message.model_validate(message.payload)
+        self._console.print(render(card, title=self._title(message), boxed=self._interactive))
+        if card.buttons:
+            self._buttons = card.buttons
+            self._buttons_place = Place(
+                platform=Platform.CONSOLE,
+                external_id=message.channel_ref or self.channel,
+                name=f"#{message.channel_ref or self.channel}",
+                thread_ref=message.thread_ref,
+            )
+        return Sent(external_ref=_new_id())
+
+    def _title(self, message: OutboxMessage) -> str:
+        kind = DeliveryKind(message.kind)
+        if kind is DeliveryKind.DIRECT:
+            return self._texts.plain("console.title.direct", member=message.member_ref)
+        if kind is DeliveryKind.EPHEMERAL:
+            return self._texts.plain(
+                "console.title.private", member=message.member_ref, channel=message.channel_ref
+            )
+        if message.thread_ref:
+            return self._texts.plain("console.title.thread", channel=message.channel_ref)
+        return self._texts.plain("console.title.channel", channel=message.channel_ref)
+
+
+_INVALID = object()

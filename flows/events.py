@@ -1,0 +1,98 @@
+"""The neutral events adapters hand to flows: who did what, where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from storage.enums import Platform, SpaceKind
+
+FormValue = str | list[str] | bool | int | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The person behind an event, as the platform knows them."""
+
+    platform: Platform
+    external_id: str
+    display_name: str
+    locale: str | None = None
+    timezone: str | None = None
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where an event happened: a space, and a thread in it if any."""
+
+    platform: Platform
+    external_id: str
+    name: str
+    kind: SpaceKind = SpaceKind.CHANNEL
+    thread_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class Mention:
+    """A member the platform marked as mentioned (Slack ``<@U…>``, a Teams mention entity)."""
+
+    external_id: str
+    display_name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Inbound:
+    actor: Actor
+    place: Place
+    delivery_id: str
+    """The platform's id for this delivery; the same id again is a retry and is ignored."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CommandEvent(_Inbound):
+    """``/hoedan <text>``, ``@Hoedan <text>`` or a typed command in local mode."""
+
+    text: str
+    mentions: tuple[Mention, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageEvent(_Inbound):
+    """A chat message Hoedan can see; ``message_ref`` is its platform id."""
+
+    text: str
+    message_ref: str
+    mentions: tuple[Mention, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionEvent(_Inbound):
+    """A button pressed."""
+
+    action: str
+    value: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class FormSubmitted(_Inbound):
+    """A dialog sent back, with its values by input name."""
+
+    form_id: str
+    values: dict[str, FormValue] = field(default_factory=dict)
+    context: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MemberJoined(_Inbound):
+    """Someone joined a space Hoedan is in."""
+
+
+InboundEvent = CommandEvent | MessageEvent | ActionEvent | FormSubmitted | MemberJoined
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """A flow's deadline passed; emitted by the scheduler, handled by the flow engine."""
+
+    flow_id: int
+    due_at: datetime

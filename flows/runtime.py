@@ -1,0 +1,161 @@
+"""The runtime: one inbound event in, one transaction, effects out through the outbox.
+
+Every event is handled the same way whatever the platform: a retry of a delivery already seen
+is ignored; the member and space are looked up (or created on first contact); the handler runs;
+its state changes and replies are committed together. A problem the person can fix is answered
+in Dutch with nothing stored; an unexpected failure is logged, apologised for, and the process
+carries on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from storage.models import Member, Network, Space
+from storage.store import Store, Transaction
+from storage.types import utcnow
+
+from flows import commands
+from flows.config import FlowConfig
+from flows.context import Context
+from flows.errors import UserError
+from flows.events import (
+    ActionEvent,
+    CommandEvent,
+    FormSubmitted,
+    InboundEvent,
+    MemberJoined,
+    MessageEvent,
+)
+from flows.messages import Form, Message, Paragraph
+from flows.outbound import Outbound, Privately, enqueue
+from flows.roles import effective_role
+from flows.texts import Texts, texts_for
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the adapter needs back right away; everything else waits in the outbox."""
+
+    duplicate: bool = False
+    form: Form | None = None
+
+
+class Runtime:
+    def __init__(self, store: Store, config: FlowConfig) -> None:
+        self.store = store
+        self.config = config
+
+    def texts_for_member(self, member: Member) -> Texts:
+        if member.locale and member.locale.lower().startswith("en"):
+            return texts_for("en")
+        return texts_for(self.config.language)
+
+    async def handle(self, event: InboundEvent, *, now: datetime | None = None) -> Outcome:
+        moment = now or utcnow()
+        try:
+            async with self.store.transaction() as tx:
+                if not await tx.inbound.first_time(
+                    platform=event.actor.platform, delivery_id=event.delivery_id
+                ):
+                    return Outcome(duplicate=True)
+                ctx = await self._context(tx, event, moment)
+                await _dispatch(ctx, event)
+                await enqueue(tx, ctx.outbound, key_prefix=_key(event))
+                return Outcome(form=ctx.form)
+        except UserError as problem:
+            await self._answer_problem(event, moment, problem.key, problem.values, remember=True)
+        except Exception:
+            log.exception("handling %s failed", type(event).__name__)
+            await self._answer_problem(event, moment, "error.unexpected", {}, remember=False)
+        return Outcome()
+
+    async def _context(self, tx: Transaction, event: InboundEvent, now: datetime) -> Context:
+        network, member, space = await self._enter(tx, event)
+        return Context(
+            tx=tx,
+            texts=self.texts_for_member(member),
+            config=self.config,
+            network=network,
+            member=member,
+            role=effective_role(member, self.config.admins),
+            space=space,
+            event=event,
+            now=now,
+        )
+
+    async def _enter(self, tx: Transaction, event: InboundEvent) -> tuple[Network, Member, Space]:
+        network = await tx.networks.get_or_create(
+            slug=self.config.network_slug, name=self.config.network_name
+        )
+        assert network.id is not None
+        member = await tx.members.get_or_create(
+            network_id=network.id,
+            platform=event.actor.platform,
+            external_id=event.actor.external_id,
+            display_name=event.actor.display_name,
+        )
+        if event.actor.locale and not member.locale:
+            member.locale = event.actor.locale
+        if event.actor.timezone and not member.timezone:
+            member.timezone = event.actor.timezone
+        space = await tx.spaces.get_or_create(
+            network_id=network.id,
+            platform=event.place.platform,
+            external_id=event.place.external_id,
+            name=event.place.name,
+            kind=event.place.kind,
+        )
+        return network, member, space
+
+    async def _answer_problem(
+        self,
+        event: InboundEvent,
+        now: datetime,
+        key: str,
+        values: dict[str, object],
+        *,
+        remember: bool,
+    ) -> None:
+        """Tell the person what went wrong, in a fresh transaction (the failed one is gone).
+
+        A problem they can fix is remembered as handled, so a platform retry does not repeat the
+        answer; an unexpected failure is not, so a retry gets another chance.
+        """
+        try:
+            async with self.store.transaction() as tx:
+                if remember and not await tx.inbound.first_time(
+                    platform=event.actor.platform, delivery_id=event.delivery_id
+                ):
+                    return
+                _, member, space = await self._enter(tx, event)
+                assert member.id is not None and space.id is not None
+                text = self.texts_for_member(member).render(key, **values)
+                reply = Outbound(
+                    Privately(space.id, member.id, event.place.thread_ref),
+                    Message(parts=(Paragraph(text=text),)),
+                )
+                await enqueue(tx, [reply], key_prefix=f"{_key(event)}:problem")
+        except Exception:
+            log.exception("could not tell the member about a failed %s", type(event).__name__)
+
+
+def _key(event: InboundEvent) -> str:
+    return f"in:{event.actor.platform.value}:{event.delivery_id}"
+
+
+async def _dispatch(ctx: Context, event: InboundEvent) -> None:
+    if isinstance(event, CommandEvent):
+        await commands.on_command(ctx, event)
+    elif isinstance(event, MessageEvent):
+        await commands.on_message(ctx, event)
+    elif isinstance(event, ActionEvent):
+        await commands.on_action(ctx, event)
+    elif isinstance(event, FormSubmitted):
+        await commands.on_form(ctx, event)
+    elif isinstance(event, MemberJoined):
+        await commands.on_member_joined(ctx, event)

@@ -1,0 +1,62 @@
+"""Closed sets of values that are stored as text.
+
+Stored as plain strings (not database enum types) so that adding a value never needs a schema
+migration on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Platform(StrEnum):
+    CONSOLE = "console"
+    SLACK = "slack"
+    TEAMS = "teams"
+
+
+class Role(StrEnum):
+    """A member's role; each role includes the powers of the ones before it."""
+
+    PARTICIPANT = "participant"
+    COACH = "coach"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+
+class SpaceKind(StrEnum):
+    CHANNEL = "channel"
+    GROUP = "group"
+    DIRECT = "direct"
+
+
+class QuestionStatus(StrEnum):
+    OPEN = "open"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    WITHDRAWN = "withdrawn"
+
+
+class HouseRuleStatus(StrEnum):
+    PROPOSED = "proposed"
+    ADOPTED = "adopted"
+    SUPERSEDED = "superseded"
+    WITHDRAWN = "withdrawn"
+
+
+class OutboxStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class DeliveryKind(StrEnum):
+    """How an outbound message reaches people."""
+
+    POST = "post"
+    DIRECT = "direct"
+    EPHEMERAL = "ephemeral"

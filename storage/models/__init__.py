@@ -1,0 +1,59 @@
+"""All tables of Hoedan's domain; importing this package registers them on ``SQLModel.metadata``."""
+
+from storage.models.delivery import FlowInstance, InboundDelivery, OutboxMessage
+from storage.models.exchange import Answer, Outcome, Question, QuestionTheme
+from storage.models.house_rules import (
+    HouseRuleAcknowledgement,
+    HouseRuleObjection,
+    HouseRuleSet,
+    HouseRuleVersion,
+)
+from storage.models.intervision import (
+    IntervisionContribution,
+    IntervisionParticipant,
+    IntervisionSession,
+    Lesson,
+)
+from storage.models.network import Coalition, Member, Network, Region, RoleChange, Space
+from storage.models.rhythm import (
+    Digest,
+    LearningPrompt,
+    Post,
+    ReflectionAnswer,
+    ReflectionParticipation,
+    ReflectionRound,
+    Response,
+    Schedule,
+)
+
+__all__ = [
+    "Answer",
+    "Coalition",
+    "Digest",
+    "FlowInstance",
+    "HouseRuleAcknowledgement",
+    "HouseRuleObjection",
+    "HouseRuleSet",
+    "HouseRuleVersion",
+    "InboundDelivery",
+    "IntervisionContribution",
+    "IntervisionParticipant",
+    "IntervisionSession",
+    "LearningPrompt",
+    "Lesson",
+    "Member",
+    "Network",
+    "Outcome",
+    "OutboxMessage",
+    "Post",
+    "Question",
+    "QuestionTheme",
+    "ReflectionAnswer",
+    "ReflectionParticipation",
+    "ReflectionRound",
+    "Region",
+    "Response",
+    "RoleChange",
+    "Schedule",
+    "Space",
+]

@@ -1,0 +1,85 @@
+"""Members and their roles."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.enums import Platform, Role
+from storage.models import Member, RoleChange
+from storage.search import fold
+from storage.types import utcnow
+
+
+def name_key(display_name: str) -> str:
+    """How typed names are matched against members: case and accents do not matter."""
+    return " ".join(fold(display_name).lstrip("@").split())
+
+
+class MemberRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, member_id: int) -> Member | None:
+        return await self._session.get(Member, member_id)
+
+    async def by_external_id(self, *, platform: Platform, external_id: str) -> Member | None:
+        statement = select(Member).where(
+            Member.platform == platform, Member.external_id == external_id
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def get_or_create(
+        self, *, network_id: int, platform: Platform, external_id: str, display_name: str
+    ) -> Member:
+        """The member behind a platform user, created on first contact and kept up to date."""
+        member = await self.by_external_id(platform=platform, external_id=external_id)
+        now = utcnow()
+        if member is None:
+            member = Member(
+                network_id=network_id,
+                platform=platform,
+                external_id=external_id,
+                display_name=display_name,
+                name_key=name_key(display_name),
+                created_at=now,
+                last_seen_at=now,
+            )
+            self._session.add(member)
+            await self._session.flush()
+            return member
+        member.last_seen_at = now
+        if display_name and member.display_name != display_name:
+            member.display_name = display_name
+            member.name_key = name_key(display_name)
+        return member
+
+    async def find(self, *, network_id: int, platform: Platform, reference: str) -> list[Member]:
+        """Members matching what someone typed: a platform id or a display name."""
+        by_id = await self.by_external_id(platform=platform, external_id=reference)
+        if by_id is not None:
+            return [by_id]
+        statement = select(Member).where(
+            Member.network_id == network_id,
+            Member.platform == platform,
+            Member.name_key == name_key(reference),
+        )
+        return list((await self._session.exec(statement)).all())
+
+    async def set_role(self, *, member: Member, role: Role, granted_by: Member | None) -> None:
+        member.role = role
+        self._session.add(
+            RoleChange(
+                member_id=_id(member), role=role, granted_by_id=granted_by.id if granted_by else None
+            )
+        )
+
+    async def set_region(self, *, member: Member, region_id: int | None) -> None:
+        member.region_id = region_id
+        self._session.add(member)
+
+
+def _id(member: Member) -> int:
+    if member.id is None:
+        raise ValueError("member has not been stored yet")
+    return member.id

@@ -1,0 +1,93 @@
+"""Networks, regions and spaces."""
+
+from __future__ import annotations
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.enums import Platform, SpaceKind
+from storage.models import Network, Region, Space
+from storage.search import fold
+
+
+def region_key(name: str) -> str:
+    """How region names are matched: "Zuid Limburg", "zuid-limburg" and "Zuid-Limburg" agree."""
+    return " ".join(fold(name).replace("-", " ").split())
+
+
+class NetworkRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get_or_create(self, *, slug: str, name: str) -> Network:
+        network = (await self._session.exec(select(Network).where(Network.slug == slug))).first()
+        if network is None:
+            network = Network(slug=slug, name=name)
+            self._session.add(network)
+            await self._session.flush()
+        return network
+
+    async def next_question_number(self, *, network_id: int) -> int:
+        """Reserve the next question number; atomic, so concurrent askers never share one."""
+        statement = (
+            update(Network)
+            .where(col(Network.id) == network_id)
+            .values(question_counter=col(Network.question_counter) + 1)
+            .returning(col(Network.question_counter))
+        )
+        number = (await self._session.execute(statement)).scalar_one()
+        return int(number)
+
+
+class RegionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_name(self, *, network_id: int, name: str) -> Region | None:
+        statement = select(Region).where(
+            Region.network_id == network_id, Region.key == region_key(name)
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def get(self, region_id: int) -> Region | None:
+        return await self._session.get(Region, region_id)
+
+    async def all(self, *, network_id: int) -> list[Region]:
+        statement = select(Region).where(Region.network_id == network_id).order_by(Region.name)
+        return list((await self._session.exec(statement)).all())
+
+    async def create(self, *, network_id: int, name: str) -> Region:
+        region = Region(network_id=network_id, name=name, key=region_key(name))
+        self._session.add(region)
+        await self._session.flush()
+        return region
+
+
+class SpaceRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, space_id: int) -> Space | None:
+        return await self._session.get(Space, space_id)
+
+    async def get_or_create(
+        self, *, network_id: int, platform: Platform, external_id: str, name: str, kind: SpaceKind
+    ) -> Space:
+        statement = select(Space).where(
+            Space.platform == platform, Space.external_id == external_id
+        )
+        space = (await self._session.exec(statement)).first()
+        if space is None:
+            space = Space(
+                network_id=network_id,
+                platform=platform,
+                external_id=external_id,
+                name=name,
+                kind=kind,
+            )
+            self._session.add(space)
+            await self._session.flush()
+        elif name and space.name != name:
+            space.name = name
+        return space

@@ -1,0 +1,134 @@
+"""#hoedan questions: numbering, listing and search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Integer, case, func, literal
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.enums import QuestionStatus
+from storage.models import Member, Question, Region
+from storage.repositories.network import NetworkRepository
+from storage.search import search_document, stems
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question with the names people want to see next to it."""
+
+    question: Question
+    asker_name: str
+    region_name: str | None
+
+
+class QuestionRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        *,
+        network_id: int,
+        asker_id: int,
+        text: str,
+        region_id: int | None,
+        space_id: int | None,
+        source_ref: str | None = None,
+        created_at: datetime,
+    ) -> Question:
+        """Store a new question under the network's next number."""
+        number = await NetworkRepository(self._session).next_question_number(network_id=network_id)
+        question = Question(
+            network_id=network_id,
+            number=number,
+            asker_id=asker_id,
+            region_id=region_id,
+            space_id=space_id,
+            source_ref=source_ref,
+            text=text,
+            search_terms=search_document(text),
+            created_at=created_at,
+            updated_at=created_at,
+        )
+        self._session.add(question)
+        await self._session.flush()
+        return question
+
+    async def same_recent(
+        self, *, asker_id: int, text: str, since: datetime
+    ) -> Question | None:
+        """The asker's identical question since ``since``, if any: one question is stored once."""
+        statement = (
+            select(Question)
+            .where(
+                Question.asker_id == asker_id,
+                Question.text == text,
+                col(Question.created_at) >= since,
+                Question.status != QuestionStatus.WITHDRAWN,
+            )
+            .order_by(col(Question.created_at).desc())
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def by_number(self, *, network_id: int, number: int) -> Question | None:
+        statement = select(Question).where(
+            Question.network_id == network_id, Question.number == number
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def count_open(self, *, network_id: int) -> int:
+        statement = select(func.count()).where(
+            Question.network_id == network_id, Question.status == QuestionStatus.OPEN
+        )
+        return int((await self._session.exec(statement)).one())
+
+    async def open_questions(self, *, network_id: int, limit: int) -> list[QuestionView]:
+        """Open questions, newest first."""
+        statement = (
+            _view_query()
+            .where(Question.network_id == network_id, Question.status == QuestionStatus.OPEN)
+            .order_by(col(Question.number).desc())
+            .limit(limit)
+        )
+        rows = (await self._session.exec(statement)).all()
+        return [QuestionView(q, asker, region) for q, asker, region in rows]
+
+    async def search(self, *, network_id: int, query: str, limit: int) -> list[QuestionView]:
+        """Questions sharing stems with ``query``; most shared stems first, then newest.
+
+        Prefix matching on stems also finds compounds that start with a searched word
+        ("zorg" finds "zorgverzekeraar").
+        """
+        terms = stems(query)
+        if not terms:
+            return []
+        hits: list[ColumnElement[int]] = [
+            case(
+                (col(Question.search_terms).like(f"% {term}%"), literal(1, Integer)),
+                else_=literal(0, Integer),
+            )
+            for term in terms
+        ]
+        score = sum(hits[1:], hits[0]).label("score")
+        statement = (
+            _view_query()
+            .add_columns(score)
+            .where(Question.network_id == network_id, Question.status != QuestionStatus.WITHDRAWN)
+            .where(score > 0)
+            .order_by(score.desc(), col(Question.number).desc())
+            .limit(limit)
+        )
+        rows = (await self._session.exec(statement)).all()
+        return [QuestionView(q, asker, region) for q, asker, region, _score in rows]
+
+
+def _view_query():  # type: ignore[no-untyped-def]  # sqlmodel's select overloads are unnameable
+    return (
+        select(Question, Member.display_name, Region.name)
+        .join(Member, col(Member.id) == Question.asker_id)
+        .outerjoin(Region, col(Region.id) == Question.region_id)
+    )

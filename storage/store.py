@@ -1,0 +1,69 @@
+"""The store: one entry point to the database, handing out transactions with repositories."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from storage.database import DatabaseUrls, create_async_db_engine
+from storage.repositories.delivery import InboundRepository, OutboxRepository
+from storage.repositories.flows import FlowRepository
+from storage.repositories.members import MemberRepository
+from storage.repositories.network import NetworkRepository, RegionRepository, SpaceRepository
+from storage.repositories.questions import QuestionRepository
+
+
+@dataclass(frozen=True)
+class Transaction:
+    """Repositories sharing one database transaction: all of it is stored, or none of it."""
+
+    session: AsyncSession
+    networks: NetworkRepository
+    regions: RegionRepository
+    spaces: SpaceRepository
+    members: MemberRepository
+    questions: QuestionRepository
+    inbound: InboundRepository
+    outbox: OutboxRepository
+    flows: FlowRepository
+
+
+class Store:
+    """Owns the async engine. Create one per process and ``close()`` it at exit."""
+
+    def __init__(self, urls: DatabaseUrls) -> None:
+        self.urls = urls
+        self.engine: AsyncEngine = create_async_db_engine(urls)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """Commit when the block ends normally, roll back when it raises."""
+        async with self._sessions() as session, session.begin():
+            yield Transaction(
+                session=session,
+                networks=NetworkRepository(session),
+                regions=RegionRepository(session),
+                spaces=SpaceRepository(session),
+                members=MemberRepository(session),
+                questions=QuestionRepository(session),
+                inbound=InboundRepository(session),
+                outbox=OutboxRepository(session),
+                flows=FlowRepository(session),
+            )
+
+    async def ping(self) -> bool:
+        """True when the database answers; for health checks."""
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+        return True
+
+    async def close(self) -> None:
+        await self.engine.dispose()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from bot.logs import configure_logging
+from bot.settings import Settings
 from flows.runtime import Runtime
 from storage.migrate import upgrade
 from storage.store import Store
-
-from bot.logs import configure_logging
-from bot.settings import Settings
 
 
 @dataclass

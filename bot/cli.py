@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import sys
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
+from bot.settings import Settings, SettingsError, load_settings
 from flows.texts import texts_for
 from storage.migrate import current_revision, head_revision, upgrade
-
-from bot.settings import Settings, SettingsError, load_settings
 
 app = typer.Typer(
     help="Hoedan: #hoedan-vragen, #zodan-antwoorden en leren tussen regio's, in de chat.",
@@ -131,4 +129,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

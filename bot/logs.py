@@ -11,7 +11,9 @@ from typing import Any
 import structlog
 
 _SECRET_KEYS = re.compile(r"token|secret|password|signature|authorization", re.IGNORECASE)
-_SECRET_VALUES = re.compile(r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=://)[^/@\s:]+:[^/@\s]+(?=@)")
+_SECRET_VALUES = re.compile(
+    r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=://)[^/@\s:]+:[^/@\s]+(?=@)"
+)
 
 
 def mask_secrets(

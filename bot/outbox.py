@@ -116,9 +116,7 @@ class OutboxDispatcher:
             if isinstance(result, Sent):
                 await tx.outbox.mark_sent(current, external_ref=result.external_ref)
             elif isinstance(result, Failed) or current.attempts + 1 >= MAX_ATTEMPTS:
-                log.warning(
-                    "outbox message %s failed permanently: %s", message.id, result.error
-                )
+                log.warning("outbox message %s failed permanently: %s", message.id, result.error)
                 await tx.outbox.mark_failed(current, error=result.error)
             else:
                 wait = result.after if result.after is not None else backoff(current.attempts + 1)

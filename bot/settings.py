@@ -112,7 +112,7 @@ _NAMES = {
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     """Read and check the configuration; raises SettingsError listing every problem at once."""
     try:
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file)
     except ValidationError as exc:
         problems: dict[str, str] = {}
         for error in exc.errors():

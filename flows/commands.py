@@ -58,8 +58,11 @@ async def on_command(ctx: Context, event: CommandEvent) -> None:
         await exchange.ask(ctx, parsed.text)
     elif isinstance(parsed, Unknown):
         if parsed.suggestion is not None:
-            raise UserError("command.unknown_suggest", word=user(parsed.word),
-                            suggestion=parsed.suggestion.value)
+            raise UserError(
+                "command.unknown_suggest",
+                word=user(parsed.word),
+                suggestion=parsed.suggestion.value,
+            )
         raise UserError("command.unknown", word=user(parsed.word))
     elif isinstance(parsed, Known):
         handler = COMMANDS.get(parsed.name)

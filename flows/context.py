@@ -6,15 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from storage.enums import Role
-from storage.models import Member, Network, Space
-from storage.store import Transaction
-
 from flows.config import FlowConfig
 from flows.events import InboundEvent
 from flows.messages import Form, Message, Paragraph
 from flows.outbound import Outbound, Privately, ToMember, ToSpace
 from flows.texts import Texts
+from storage.enums import Role
+from storage.models import Member, Network, Space
+from storage.store import Transaction
 
 
 def _id(value: int | None) -> int:
@@ -52,9 +51,7 @@ class Context:
     def reply(self, message: Message) -> None:
         """Answer the person who acted, visible only to them, where they are."""
         self.outbound.append(
-            Outbound(
-                Privately(self.space_id, self.member_id, self.event.place.thread_ref), message
-            )
+            Outbound(Privately(self.space_id, self.member_id, self.event.place.thread_ref), message)
         )
 
     def say(self, key: str, **values: Any) -> None:

@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from storage.models import FlowInstance
-from storage.store import Store, Transaction
-
 from flows.events import InboundEvent, TimerFired
 from flows.outbound import Outbound, enqueue
+from storage.models import FlowInstance
+from storage.store import Store, Transaction
 
 FlowEvent = InboundEvent | TimerFired
 
@@ -177,7 +176,8 @@ class FlowEngine:
             due = [(flow.id, flow.deadline) for flow in await tx.flows.due(now=now)]
         fired = 0
         for flow_id, deadline in due:
-            assert flow_id is not None and deadline is not None
+            assert flow_id is not None
+            assert deadline is not None
             async with store.transaction() as tx:
                 current = await tx.flows.get(flow_id)
                 if current is None or current.deadline != deadline or current.finished_at:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from storage.models import Member
-
 from flows.context import Context
 from flows.errors import NotAllowed, UserError
 from flows.events import CommandEvent
 from flows.messages import Message, Paragraph
 from flows.roles import effective_role, may_grant, parse_role
 from flows.texts import user
+from storage.models import Member
 
 
 async def role_command(ctx: Context, args: str) -> None:

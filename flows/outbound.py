@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flows.messages import Message
 from storage.enums import DeliveryKind
 from storage.store import Transaction
-
-from flows.messages import Message
 
 
 @dataclass(frozen=True)

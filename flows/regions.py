@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import difflib
 
-from storage.models import Region
-from storage.repositories.network import region_key
-
 from flows.context import Context
 from flows.errors import UserError
 from flows.events import FormValue
 from flows.messages import Button, Choice, Form, Message, Option, Paragraph, ShortText
 from flows.text import shorten, theirs
 from flows.texts import user
+from storage.models import Region
+from storage.repositories.network import region_key
 
 MAX_REGION_CHARS = 80
 SET = "region.set"

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from flows.errors import NotAllowed
 from storage.enums import Platform, Role
 from storage.models import Member
 from storage.repositories.members import name_key
-
-from flows.errors import NotAllowed
 
 ROLE_WORDS: dict[str, Role] = {
     "deelnemer": Role.PARTICIPANT,

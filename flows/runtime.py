@@ -13,10 +13,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from storage.models import Member, Network, Space
-from storage.store import Store, Transaction
-from storage.types import utcnow
-
 from flows import commands
 from flows.config import FlowConfig
 from flows.context import Context
@@ -33,6 +29,9 @@ from flows.messages import Form, Message, Paragraph
 from flows.outbound import Outbound, Privately, enqueue
 from flows.roles import effective_role
 from flows.texts import Texts, texts_for
+from storage.models import Member, Network, Space
+from storage.store import Store, Transaction
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +132,8 @@ class Runtime:
                 ):
                     return
                 _, member, space = await self._enter(tx, event)
-                assert member.id is not None and space.id is not None
+                assert member.id is not None
+                assert space.id is not None
                 text = self.texts_for_member(member).render(key, **values)
                 reply = Outbound(
                     Privately(space.id, member.id, event.place.thread_ref),

@@ -1,4 +1,4 @@
-"""Schema migrations with Alembic, driven from code so no alembic.ini has to be found at run time."""
+"""Schema migrations with Alembic, driven from code: no alembic.ini is needed at run time."""
 
 from __future__ import annotations
 

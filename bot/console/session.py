@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from rich.console import Console
 
+from bot.console.render import render, to_text
 from bot.outbox import DeliveryResult, OutboxDispatcher, Sent
 from flows.events import (
     ActionEvent,
@@ -29,8 +30,6 @@ from flows.texts import Texts, user
 from storage.enums import DeliveryKind, Platform, SpaceKind
 from storage.models import OutboxMessage
 from storage.repositories.members import name_key
-
-from bot.console.render import render, to_text
 
 COMMAND_PREFIX = "/hoedan"
 MAX_LINE_CHARS = 20_000

@@ -13,9 +13,9 @@ from storage.types import UtcDateTime, utcnow
 
 
 class InboundDelivery(SQLModel, table=True):
-    """A platform delivery already handled (Slack event_id, Teams activity id); retries are ignored."""
+    """A platform delivery already handled (Slack event_id, Teams activity id): retries skip it."""
 
-    __tablename__ = "inbound_delivery"  # type: ignore[assignment]
+    __tablename__ = "inbound_delivery"
 
     platform: Platform = Field(sa_type=String(20), primary_key=True)
     delivery_id: str = Field(max_length=255, primary_key=True)
@@ -25,7 +25,7 @@ class InboundDelivery(SQLModel, table=True):
 class OutboxMessage(SQLModel, table=True):
     """A message waiting to be (or already) delivered; the idempotency key makes it post once."""
 
-    __tablename__ = "outbox_message"  # type: ignore[assignment]
+    __tablename__ = "outbox_message"
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=255, unique=True)
@@ -51,7 +51,7 @@ class FlowInstance(SQLModel, table=True):
     release can still resume old instances. ``revision`` guards against two writers at once.
     """
 
-    __tablename__ = "flow_instance"  # type: ignore[assignment]
+    __tablename__ = "flow_instance"
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=80, index=True)

@@ -39,7 +39,7 @@ class Question(SQLModel, table=True):
 class QuestionTheme(SQLModel, table=True):
     """A theme a question belongs to (from the list in prompts/)."""
 
-    __tablename__ = "question_theme"  # type: ignore[assignment]
+    __tablename__ = "question_theme"
 
     question_id: int = Field(foreign_key="question.id", primary_key=True)
     theme: str = Field(max_length=80, primary_key=True)

@@ -14,7 +14,7 @@ from storage.types import UtcDateTime, utcnow
 class HouseRuleSet(SQLModel, table=True):
     """The house rules of one space, across all their versions."""
 
-    __tablename__ = "house_rule_set"  # type: ignore[assignment]
+    __tablename__ = "house_rule_set"
 
     id: int | None = Field(default=None, primary_key=True)
     space_id: int = Field(foreign_key="space.id", index=True)
@@ -26,7 +26,7 @@ class HouseRuleSet(SQLModel, table=True):
 class HouseRuleVersion(SQLModel, table=True):
     """One proposed or adopted text of a rule set."""
 
-    __tablename__ = "house_rule_version"  # type: ignore[assignment]
+    __tablename__ = "house_rule_version"
 
     __table_args__ = (UniqueConstraint("rule_set_id", "version"),)
 
@@ -44,7 +44,7 @@ class HouseRuleVersion(SQLModel, table=True):
 class HouseRuleObjection(SQLModel, table=True):
     """A reasoned objection to a proposed version; consent holds until one is raised."""
 
-    __tablename__ = "house_rule_objection"  # type: ignore[assignment]
+    __tablename__ = "house_rule_objection"
 
     id: int | None = Field(default=None, primary_key=True)
     version_id: int = Field(foreign_key="house_rule_version.id", index=True)
@@ -57,7 +57,7 @@ class HouseRuleObjection(SQLModel, table=True):
 class HouseRuleAcknowledgement(SQLModel, table=True):
     """A member has read and accepts an adopted version."""
 
-    __tablename__ = "house_rule_acknowledgement"  # type: ignore[assignment]
+    __tablename__ = "house_rule_acknowledgement"
 
     version_id: int = Field(foreign_key="house_rule_version.id", primary_key=True)
     member_id: int = Field(foreign_key="member.id", primary_key=True)

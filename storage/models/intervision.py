@@ -13,7 +13,7 @@ from storage.types import UtcDateTime, utcnow
 class IntervisionSession(SQLModel, table=True):
     """One session; its running state lives in the linked flow instance."""
 
-    __tablename__ = "intervision_session"  # type: ignore[assignment]
+    __tablename__ = "intervision_session"
 
     id: int | None = Field(default=None, primary_key=True)
     space_id: int = Field(foreign_key="space.id", index=True)
@@ -27,8 +27,7 @@ class IntervisionSession(SQLModel, table=True):
 
 
 class IntervisionParticipant(SQLModel, table=True):
-
-    __tablename__ = "intervision_participant"  # type: ignore[assignment]
+    __tablename__ = "intervision_participant"
     session_id: int = Field(foreign_key="intervision_session.id", primary_key=True)
     member_id: int = Field(foreign_key="member.id", primary_key=True)
 
@@ -36,7 +35,7 @@ class IntervisionParticipant(SQLModel, table=True):
 class IntervisionContribution(SQLModel, table=True):
     """What someone said in a phase; never leaves the session."""
 
-    __tablename__ = "intervision_contribution"  # type: ignore[assignment]
+    __tablename__ = "intervision_contribution"
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="intervision_session.id", index=True)

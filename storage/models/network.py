@@ -82,7 +82,7 @@ class Member(SQLModel, table=True):
 class RoleChange(SQLModel, table=True):
     """Audit trail of every role granted: who gave whom which role, and when."""
 
-    __tablename__ = "role_change"  # type: ignore[assignment]
+    __tablename__ = "role_change"
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)

@@ -15,7 +15,7 @@ from storage.types import UtcDateTime, utcnow
 class LearningPrompt(SQLModel, table=True):
     """A coach's own learning prompt; the shipped library lives in prompts/."""
 
-    __tablename__ = "learning_prompt"  # type: ignore[assignment]
+    __tablename__ = "learning_prompt"
 
     __table_args__ = (UniqueConstraint("network_id", "key"),)
 
@@ -72,7 +72,7 @@ class Response(SQLModel, table=True):
 class ReflectionRound(SQLModel, table=True):
     """A coach asks every member of a space the same questions; a summary follows."""
 
-    __tablename__ = "reflection_round"  # type: ignore[assignment]
+    __tablename__ = "reflection_round"
 
     id: int | None = Field(default=None, primary_key=True)
     space_id: int = Field(foreign_key="space.id", index=True)
@@ -88,7 +88,7 @@ class ReflectionRound(SQLModel, table=True):
 class ReflectionParticipation(SQLModel, table=True):
     """That a member answered a round; kept apart from the answers so anonymity holds."""
 
-    __tablename__ = "reflection_participation"  # type: ignore[assignment]
+    __tablename__ = "reflection_participation"
 
     round_id: int = Field(foreign_key="reflection_round.id", primary_key=True)
     member_id: int = Field(foreign_key="member.id", primary_key=True)
@@ -97,7 +97,7 @@ class ReflectionParticipation(SQLModel, table=True):
 class ReflectionAnswer(SQLModel, table=True):
     """One answer to one question of a round; ``member_id`` is empty when the round is anonymous."""
 
-    __tablename__ = "reflection_answer"  # type: ignore[assignment]
+    __tablename__ = "reflection_answer"
 
     id: int | None = Field(default=None, primary_key=True)
     round_id: int = Field(foreign_key="reflection_round.id", index=True)

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import CursorResult
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 async def insert_if_absent(
@@ -22,6 +22,6 @@ async def insert_if_absent(
     dialect = session.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
-    result = await session.execute(statement)
+    result = await session.exec(statement)
     assert isinstance(result, CursorResult)
     return bool(result.rowcount == 1)

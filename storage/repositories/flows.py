@@ -77,8 +77,8 @@ class FlowRepository:
             )
             .execution_options(synchronize_session=False)
         )
-        result = await self._session.execute(statement)
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        result = await self._session.exec(statement)
+        if result.rowcount != 1:
             raise StaleFlowError(f"flow {instance.id} changed since it was read")
         await self._session.refresh(instance)
 

@@ -70,7 +70,9 @@ class MemberRepository:
         member.role = role
         self._session.add(
             RoleChange(
-                member_id=_id(member), role=role, granted_by_id=granted_by.id if granted_by else None
+                member_id=_id(member),
+                role=role,
+                granted_by_id=granted_by.id if granted_by else None,
             )
         )
 

@@ -36,7 +36,7 @@ class NetworkRepository:
             .values(question_counter=col(Network.question_counter) + 1)
             .returning(col(Network.question_counter))
         )
-        number = (await self._session.execute(statement)).scalar_one()
+        number = (await self._session.exec(statement)).scalar_one()
         return int(number)
 
 

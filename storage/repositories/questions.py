@@ -9,6 +9,7 @@ from sqlalchemy import Integer, case, func, literal
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import Select
 
 from storage.enums import QuestionStatus
 from storage.models import Member, Question, Region
@@ -58,9 +59,7 @@ class QuestionRepository:
         await self._session.flush()
         return question
 
-    async def same_recent(
-        self, *, asker_id: int, text: str, since: datetime
-    ) -> Question | None:
+    async def same_recent(self, *, asker_id: int, text: str, since: datetime) -> Question | None:
         """The asker's identical question since ``since``, if any: one question is stored once."""
         statement = (
             select(Question)
@@ -106,17 +105,16 @@ class QuestionRepository:
         terms = stems(query)
         if not terms:
             return []
-        hits: list[ColumnElement[int]] = [
-            case(
+        score: ColumnElement[int] = literal(0, Integer)
+        for term in terms:
+            score = score + case(
                 (col(Question.search_terms).like(f"% {term}%"), literal(1, Integer)),
                 else_=literal(0, Integer),
             )
-            for term in terms
-        ]
-        score = sum(hits[1:], hits[0]).label("score")
         statement = (
-            _view_query()
-            .add_columns(score)
+            select(Question, Member.display_name, Region.name, score.label("score"))
+            .join(Member, col(Member.id) == Question.asker_id)
+            .outerjoin(Region, col(Region.id) == Question.region_id)
             .where(Question.network_id == network_id, Question.status != QuestionStatus.WITHDRAWN)
             .where(score > 0)
             .order_by(score.desc(), col(Question.number).desc())
@@ -126,7 +124,8 @@ class QuestionRepository:
         return [QuestionView(q, asker, region) for q, asker, region, _score in rows]
 
 
-def _view_query():  # type: ignore[no-untyped-def]  # sqlmodel's select overloads are unnameable
+def _view_query() -> Select[Question, str, str]:
+    """Questions joined with the asker's name and (when set) the region's name."""
     return (
         select(Question, Member.display_name, Region.name)
         .join(Member, col(Member.id) == Question.asker_id)

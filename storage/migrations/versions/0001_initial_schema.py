@@ -8,7 +8,6 @@ Create Date: 2026-11-23 18:18:08.554365
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
 
 import storage.types
@@ -23,7 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "inbound_delivery",
         sa.Column("platform", sa.String(length=20), nullable=False),
-        sa.Column("delivery_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("delivery_id", sa.String(length=255), nullable=False),
         sa.Column("received_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("platform", "delivery_id"),
     )
@@ -35,8 +34,8 @@ def upgrade() -> None:
     op.create_table(
         "network",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("slug", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("slug", sa.String(length=80), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("question_counter", sa.Integer(), nullable=False),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
@@ -45,18 +44,18 @@ def upgrade() -> None:
     op.create_table(
         "outbox_message",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("idempotency_key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("idempotency_key", sa.String(length=255), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("channel_ref", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("thread_ref", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("member_ref", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("channel_ref", sa.String(length=255), nullable=True),
+        sa.Column("thread_ref", sa.String(length=255), nullable=True),
+        sa.Column("member_ref", sa.String(length=255), nullable=True),
         sa.Column("payload", sa.JSON(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_error", sa.Text(), nullable=True),
-        sa.Column("external_ref", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("external_ref", sa.String(length=255), nullable=True),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("sent_at", storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id"),
@@ -72,8 +71,8 @@ def upgrade() -> None:
         "region",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("network_id", sa.Integer(), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("key", sa.String(length=120), nullable=False),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["network_id"],
@@ -90,7 +89,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("network_id", sa.Integer(), nullable=False),
         sa.Column("region_id", sa.Integer(), nullable=True),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["network_id"],
@@ -110,13 +109,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("network_id", sa.Integer(), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
-        sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("name_key", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=False),
+        sa.Column("display_name", sa.String(length=255), nullable=False),
+        sa.Column("name_key", sa.String(length=255), nullable=False),
         sa.Column("region_id", sa.Integer(), nullable=True),
         sa.Column("role", sa.String(length=20), nullable=False),
-        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
-        sa.Column("locale", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("locale", sa.String(length=20), nullable=True),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("last_seen_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("erased_at", storage.types.UtcDateTime(timezone=True), nullable=True),
@@ -158,7 +157,7 @@ def upgrade() -> None:
         "learning_prompt",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("network_id", sa.Integer(), nullable=False),
-        sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("key", sa.String(length=80), nullable=False),
         sa.Column("themes", sa.JSON(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("follow_up", sa.Text(), nullable=True),
@@ -205,11 +204,11 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("network_id", sa.Integer(), nullable=False),
         sa.Column("platform", sa.String(length=20), nullable=False),
-        sa.Column("external_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("name", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("external_id", sa.String(length=255), nullable=False),
+        sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("kind", sa.String(length=20), nullable=False),
         sa.Column("coalition_id", sa.Integer(), nullable=True),
-        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["coalition_id"],
@@ -228,9 +227,9 @@ def upgrade() -> None:
     op.create_table(
         "flow_instance",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("kind", sa.String(length=80), nullable=False),
         sa.Column("flow_version", sa.Integer(), nullable=False),
-        sa.Column("state", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("state", sa.String(length=80), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("revision", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=True),
@@ -252,7 +251,7 @@ def upgrade() -> None:
         "house_rule_set",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=False),
-        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -276,8 +275,8 @@ def upgrade() -> None:
         sa.Column("asker_id", sa.Integer(), nullable=False),
         sa.Column("region_id", sa.Integer(), nullable=True),
         sa.Column("space_id", sa.Integer(), nullable=True),
-        sa.Column("source_ref", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("thread_ref", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("source_ref", sa.String(length=255), nullable=True),
+        sa.Column("thread_ref", sa.String(length=255), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("search_terms", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
@@ -315,7 +314,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=False),
         sa.Column("coach_id", sa.Integer(), nullable=False),
-        sa.Column("template", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("template", sa.String(length=80), nullable=False),
         sa.Column("questions", sa.JSON(), nullable=False),
         sa.Column("anonymous", sa.Boolean(), nullable=False),
         sa.Column("closes_at", storage.types.UtcDateTime(timezone=True), nullable=True),
@@ -340,10 +339,10 @@ def upgrade() -> None:
         "schedule",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("weekday", sa.Integer(), nullable=False),
-        sa.Column("time_of_day", sqlmodel.sql.sqltypes.AutoString(length=5), nullable=False),
-        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("time_of_day", sa.String(length=5), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("themes", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
@@ -368,7 +367,7 @@ def upgrade() -> None:
         sa.Column("answerer_id", sa.Integer(), nullable=False),
         sa.Column("region_id", sa.Integer(), nullable=True),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("link", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+        sa.Column("link", sa.String(length=2000), nullable=True),
         sa.Column("helpful", sa.Boolean(), nullable=False),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -421,10 +420,10 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=False),
         sa.Column("flow_id", sa.Integer(), nullable=True),
-        sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("method", sa.String(length=80), nullable=False),
         sa.Column("facilitator_id", sa.Integer(), nullable=False),
         sa.Column("case_owner_id", sa.Integer(), nullable=False),
-        sa.Column("venue", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+        sa.Column("venue", sa.String(length=20), nullable=False),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.Column("ended_at", storage.types.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
@@ -474,11 +473,11 @@ def upgrade() -> None:
         "post",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("space_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("schedule_id", sa.Integer(), nullable=True),
-        sa.Column("prompt_key", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=True),
+        sa.Column("prompt_key", sa.String(length=80), nullable=True),
         sa.Column("planned_for", storage.types.UtcDateTime(timezone=True), nullable=True),
-        sa.Column("message_ref", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("message_ref", sa.String(length=255), nullable=True),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["schedule_id"],
@@ -497,7 +496,7 @@ def upgrade() -> None:
     op.create_table(
         "question_theme",
         sa.Column("question_id", sa.Integer(), nullable=False),
-        sa.Column("theme", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("theme", sa.String(length=80), nullable=False),
         sa.ForeignKeyConstraint(
             ["question_id"],
             ["question.id"],
@@ -584,9 +583,9 @@ def upgrade() -> None:
         "intervision_contribution",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("session_id", sa.Integer(), nullable=False),
-        sa.Column("phase", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("phase", sa.String(length=80), nullable=False),
         sa.Column("author_id", sa.Integer(), nullable=False),
-        sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("kind", sa.String(length=40), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("created_at", storage.types.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -658,7 +657,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("response", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_response_post_id"), ["post_id"], unique=False)
-
 
 
 def downgrade() -> None:

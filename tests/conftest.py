@@ -1,0 +1,77 @@
+"""Shared fixtures: real databases (a SQLite file per test; PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from storage.database import DatabaseUrls, resolve_database_url
+from storage.migrate import upgrade
+from storage.store import Store
+
+POSTGRES_URL = os.environ.get("HOEDAN_TEST_POSTGRES_URL", "")
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgres",
+        id="postgres",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(not POSTGRES_URL, reason="HOEDAN_TEST_POSTGRES_URL is not set"),
+        ],
+    ),
+]
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'hoedan.db'}"
+
+
+def _postgres_schema_url() -> Iterator[str]:
+    """A fresh schema in the test PostgreSQL, dropped afterwards; the URL points into it."""
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    admin_url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield admin_url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
+            hide_password=False
+        )
+    finally:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[str]:
+    """A migrated-nothing-yet database URL: SQLite, and PostgreSQL when configured."""
+    if request.param == "sqlite":
+        yield sqlite_url
+    else:
+        yield from _postgres_schema_url()
+
+
+@pytest.fixture
+def database(database_url: str) -> DatabaseUrls:
+    urls = resolve_database_url(database_url)
+    upgrade(urls)
+    return urls
+
+
+@pytest.fixture
+async def store(database: DatabaseUrls) -> AsyncIterator[Store]:
+    store = Store(database)
+    try:
+        yield store
+    finally:
+        await store.close()

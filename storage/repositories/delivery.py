@@ -42,6 +42,7 @@ class OutboxRepository:
         channel_ref: str | None = None,
         thread_ref: str | None = None,
         member_ref: str | None = None,
+        not_before: datetime | None = None,
     ) -> bool:
         """Queue a message; False when a message with this key was queued before."""
         now = utcnow()
@@ -55,7 +56,7 @@ class OutboxRepository:
             "member_ref": member_ref,
             "status": OutboxStatus.PENDING,
             "attempts": 0,
-            "next_attempt_at": now,
+            "next_attempt_at": not_before or now,
             "created_at": now,
         }
         return await insert_if_absent(self._session, OutboxMessage, values, ["idempotency_key"])
@@ -76,6 +77,10 @@ class OutboxRepository:
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self._session.get(OutboxMessage, message_id)
+
+    async def by_key(self, idempotency_key: str) -> OutboxMessage | None:
+        statement = select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
+        return (await self._session.exec(statement)).first()
 
     async def mark_sent(self, message: OutboxMessage, *, external_ref: str | None) -> None:
         message.status = OutboxStatus.SENT

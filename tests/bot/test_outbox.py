@@ -1,0 +1,151 @@
+"""The outbox dispatcher: once on success, waits on rate limits, backs off, records failures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.outbox import (
+    MAX_ATTEMPTS,
+    DeliveryResult,
+    Failed,
+    OutboxDispatcher,
+    RetryLater,
+    Sent,
+    backoff,
+)
+from storage.enums import DeliveryKind, OutboxStatus, Platform
+from storage.models import OutboxMessage
+from storage.store import Store
+from storage.types import utcnow
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+class ScriptedPlatform:
+    """A fake platform that answers each delivery attempt from a script, and records them."""
+
+    def __init__(self, *answers: DeliveryResult | Exception) -> None:
+        self._answers = list(answers)
+        self.attempts: list[str] = []
+
+    async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        self.attempts.append(message.idempotency_key)
+        answer = self._answers.pop(0) if self._answers else Sent("ts-default")
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+
+async def _queue(store: Store, key: str, clock: Clock) -> None:
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue(
+            idempotency_key=key,
+            platform=Platform.SLACK,
+            kind=DeliveryKind.POST,
+            payload={"parts": []},
+            channel_ref="C1",
+            not_before=clock.now,
+        )
+
+
+async def _row(store: Store, key: str) -> OutboxMessage:
+    async with store.transaction() as tx:
+        row = await tx.outbox.by_key(key)
+    assert row is not None
+    return row
+
+
+async def test_a_message_is_delivered_once_and_its_reference_kept(store: Store) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(Sent("1700000000.000100"))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue(store, "k1", clock)
+
+    await dispatcher.drain()
+    await dispatcher.drain()
+
+    assert platform.attempts == ["k1"]
+    row = await _row(store, "k1")
+    assert row.status == OutboxStatus.SENT
+    assert row.external_ref == "1700000000.000100"
+
+
+async def test_a_rate_limit_waits_exactly_the_retry_after(store: Store) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(RetryLater("ratelimited", after=timedelta(seconds=30)), Sent("ts"))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue(store, "k1", clock)
+
+    await dispatcher.drain()
+    clock.advance(timedelta(seconds=29))
+    await dispatcher.drain()
+    assert platform.attempts == ["k1"]
+
+    clock.advance(timedelta(seconds=1))
+    await dispatcher.drain()
+    assert platform.attempts == ["k1", "k1"]
+    assert (await _row(store, "k1")).status == OutboxStatus.SENT
+
+
+async def test_server_errors_and_crashes_back_off_then_deliver(store: Store) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(RetryLater("http 503"), TimeoutError("slow"), Sent("ts"))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue(store, "k1", clock)
+
+    await dispatcher.drain()
+    assert (await _row(store, "k1")).last_error == "http 503"
+    clock.advance(backoff(1))
+    await dispatcher.drain()
+    assert "TimeoutError" in ((await _row(store, "k1")).last_error or "")
+    clock.advance(backoff(2))
+    await dispatcher.drain()
+
+    assert platform.attempts == ["k1", "k1", "k1"]
+    assert (await _row(store, "k1")).status == OutboxStatus.SENT
+
+
+async def test_a_permanent_failure_is_recorded_and_others_still_go(store: Store) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(Failed("channel_not_found"), Sent("ts"))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue(store, "gone", clock)
+    await _queue(store, "fine", clock)
+
+    await dispatcher.drain()
+    clock.advance(timedelta(hours=1))
+    await dispatcher.drain()
+
+    assert platform.attempts == ["gone", "fine"]
+    failed = await _row(store, "gone")
+    assert failed.status == OutboxStatus.FAILED
+    assert failed.last_error == "channel_not_found"
+    assert (await _row(store, "fine")).status == OutboxStatus.SENT
+
+
+async def test_endless_transient_errors_end_as_a_recorded_failure(store: Store) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(*[RetryLater("http 500")] * (MAX_ATTEMPTS + 5))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue(store, "k1", clock)
+
+    for _ in range(MAX_ATTEMPTS + 3):
+        await dispatcher.drain()
+        clock.advance(timedelta(hours=1))
+
+    assert len(platform.attempts) == MAX_ATTEMPTS
+    assert (await _row(store, "k1")).status == OutboxStatus.FAILED
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
+    assert backoff(40) == timedelta(minutes=10)

@@ -8,6 +8,7 @@ never applies twice. An event a state does not accept fails loudly: silence woul
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -19,6 +20,8 @@ from storage.models import FlowInstance
 from storage.store import Store, Transaction
 
 FlowEvent = InboundEvent | TimerFired
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -178,12 +181,19 @@ class FlowEngine:
         for flow_id, deadline in due:
             assert flow_id is not None
             assert deadline is not None
-            async with store.transaction() as tx:
-                current = await tx.flows.get(flow_id)
-                if current is None or current.deadline != deadline or current.finished_at:
-                    continue
-                await self.feed(
-                    tx, flow_id=flow_id, event=TimerFired(flow_id=flow_id, due_at=deadline), now=now
-                )
-                fired += 1
+            try:
+                async with store.transaction() as tx:
+                    current = await tx.flows.get(flow_id)
+                    if current is None or current.deadline != deadline or current.finished_at:
+                        continue
+                    await self.feed(
+                        tx,
+                        flow_id=flow_id,
+                        event=TimerFired(flow_id=flow_id, due_at=deadline),
+                        now=now,
+                    )
+            except Exception:
+                log.exception("flow %s could not handle its deadline", flow_id)
+                continue
+            fired += 1
         return fired

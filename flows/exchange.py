@@ -20,7 +20,7 @@ LIST_LIMIT = 15
 SEARCH_LIMIT = 10
 PREVIEW_CHARS = 140
 
-HASHTAG = re.compile(r"(?<![\w#])#hoedan\b", re.IGNORECASE)
+HASHTAG = re.compile(r"(?<![\w#/@])#hoedan\b", re.IGNORECASE)
 
 
 def contains_hashtag(text: str) -> bool:

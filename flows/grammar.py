@@ -95,12 +95,13 @@ def parse(text: str) -> Parsed:
     stripped = text.strip()
     if not stripped:
         return Empty()
-    first, _, rest = stripped.partition(" ")
+    first, *more = stripped.split(maxsplit=1)
+    rest = more[0] if more else ""
     word = first.lower().lstrip("/")
     if word in ALIASES:
         return Known(ALIASES[word], rest.strip())
     looks_like_question = "?" in stripped
-    if " " not in stripped and not looks_like_question:
+    if not rest and not looks_like_question:
         return Unknown(first, _closest(word, cutoff=0.6))
     near_miss = _closest(word, cutoff=0.8)
     if near_miss is not None and not looks_like_question:

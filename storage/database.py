@@ -50,7 +50,7 @@ def resolve_database_url(raw: str) -> DatabaseUrls:
         raise DatabaseUrlError("DATABASE_URL is empty")
     try:
         url = make_url(text)
-    except ArgumentError as exc:
+    except (ArgumentError, ValueError) as exc:
         raise DatabaseUrlError(
             f"DATABASE_URL {_redact(text)!r} is not a database URL; "
             "expected for example sqlite:///hoedan.db or postgresql://user@host/db"
@@ -78,11 +78,11 @@ def resolve_database_url(raw: str) -> DatabaseUrls:
 
 def _redact(text: str) -> str:
     """Hide a password in a URL-ish string before it goes into an error message or a log."""
-    if "@" in text and "://" in text:
-        scheme, _, rest = text.partition("://")
+    if "@" in text:
+        scheme, sep, rest = text.partition("://") if "://" in text else ("", "", text)
         credentials, _, host = rest.rpartition("@")
         user = credentials.split(":", 1)[0]
-        return f"{scheme}://{user}:***@{host}" if ":" in credentials else text
+        return f"{scheme}{sep}{user}:***@{host}" if ":" in credentials else text
     return text
 
 

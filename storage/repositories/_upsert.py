@@ -21,7 +21,12 @@ async def insert_if_absent(
     table = model.__table__  # type: ignore[attr-defined]
     dialect = session.bind.dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values).on_conflict_do_nothing(index_elements=keys)
+    statement = (
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=keys)
+        .execution_options(preserve_rowcount=True)  # else psycopg reports -1 for an INSERT
+    )
     result = await session.exec(statement)
     assert isinstance(result, CursorResult)
     return bool(result.rowcount == 1)

@@ -47,7 +47,7 @@ def resolve_database_url(raw: str) -> DatabaseUrls:
     """
     text = raw.strip()
     if not text:
-        raise DatabaseUrlError("DATABASE_URL is empty")
+        raise DatabaseUrlError("DATABASE_URL is empty; expected for example sqlite:///hoedan.db")
     try:
         url = make_url(text)
     except (ArgumentError, ValueError) as exc:
@@ -68,7 +68,9 @@ def resolve_database_url(raw: str) -> DatabaseUrls:
         )
     if backend in {"postgresql", "postgres"} and driver in _POSTGRES_DRIVERS:
         if not url.database:
-            raise DatabaseUrlError("DATABASE_URL for PostgreSQL must name a database")
+            raise DatabaseUrlError(
+                "DATABASE_URL for PostgreSQL must name a database, as in postgresql://user@host/hoedan"
+            )
         pg = url.set(drivername="postgresql+psycopg")
         return DatabaseUrls(async_url=pg, sync_url=pg)
     raise DatabaseUrlError(

@@ -45,7 +45,11 @@ class Store:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
-        """Commit when the block ends normally, roll back when it raises."""
+        """Commit when the block ends normally, roll back when it raises.
+
+        Keep transactions short and never await a network call inside one: on SQLite every
+        transaction holds the write lock (BEGIN IMMEDIATE) until it ends.
+        """
         async with self._sessions() as session, session.begin():
             yield Transaction(
                 session=session,

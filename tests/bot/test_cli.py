@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-HOEDAN = Path(sys.executable).with_name("hoedan")
-
-
-def _hoedan(*args: str, cwd: Path, database: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HOEDAN_", "DATABASE_URL"))}
-    env["DATABASE_URL"] = database or f"sqlite:///{cwd / 'hoedan.db'}"
-    env["COLUMNS"] = "200"
-    return subprocess.run(
-        [str(HOEDAN), *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+from tests.conftest import RunHoedan
 
 
 @pytest.mark.parametrize(
@@ -32,25 +14,27 @@ def _hoedan(*args: str, cwd: Path, database: str | None = None) -> subprocess.Co
     [(), ("run",), ("console",), ("db",), ("db", "upgrade"), ("db", "status")],
     ids=lambda c: " ".join(c) or "hoedan",
 )
-def test_every_command_has_help(command: tuple[str, ...], tmp_path: Path) -> None:
-    result = _hoedan(*command, "--help", cwd=tmp_path)
+def test_every_command_has_help(
+    command: tuple[str, ...], run_hoedan: RunHoedan, tmp_path: Path
+) -> None:
+    result = run_hoedan([], *command, "--help")
 
     assert result.returncode == 0, result.stderr
     assert "Usage:" in result.stdout
     assert not (tmp_path / "hoedan.db").exists()
 
 
-def test_version(tmp_path: Path) -> None:
-    result = _hoedan("--version", cwd=tmp_path)
+def test_version(run_hoedan: RunHoedan) -> None:
+    result = run_hoedan([], "--version")
 
     assert result.returncode == 0
     assert result.stdout.startswith("hoedan ")
 
 
-def test_db_upgrade_then_status_reports_the_newest_revision(tmp_path: Path) -> None:
-    before = _hoedan("db", "status", cwd=tmp_path)
-    upgrade = _hoedan("db", "upgrade", cwd=tmp_path)
-    after = _hoedan("db", "status", cwd=tmp_path)
+def test_db_upgrade_then_status_reports_the_newest_revision(run_hoedan: RunHoedan) -> None:
+    before = run_hoedan([], "db", "status")
+    upgrade = run_hoedan([], "db", "upgrade")
+    after = run_hoedan([], "db", "status")
 
     assert "versie leeg" in before.stdout
     assert upgrade.returncode == 0, upgrade.stderr
@@ -58,10 +42,10 @@ def test_db_upgrade_then_status_reports_the_newest_revision(tmp_path: Path) -> N
     assert "versie 0001, nieuwste 0001" in after.stdout
 
 
-def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
-    result = _hoedan(
-        "db", "upgrade", cwd=tmp_path, database=f"sqlite:///{tmp_path}/missing/dir/hoedan.db"
-    )
+def test_an_unreachable_database_is_one_clear_line(run_hoedan: RunHoedan, tmp_path: Path) -> None:
+    missing = f"sqlite:///{tmp_path}/missing/dir/hoedan.db"
+
+    result = run_hoedan([], "db", "upgrade", env={"DATABASE_URL": missing})
 
     assert result.returncode == 1
     assert "Hoedan kan de database niet bereiken" in result.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.console.conftest import RunHoedan
+from tests.conftest import RunHoedan
 
 TWO_REGIONS = [
     ":als Anna",

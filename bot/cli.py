@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,6 +23,8 @@ db_app = typer.Typer(help="De database beheren.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
 err = Console(stderr=True, highlight=False)
+
+T = TypeVar("T")
 
 
 def _settings() -> Settings:
@@ -87,7 +90,7 @@ def _console(member: str, channel: str) -> None:
     asyncio.run(main())
 
 
-def _start(factory):  # type: ignore[no-untyped-def]
+def _start(factory: Callable[[], T]) -> T:
     """Run a start-up step, turning an unreachable database into one clear line."""
     from sqlalchemy.exc import OperationalError
 

@@ -31,9 +31,6 @@ class UserValue:
 
     text: str
 
-    def __str__(self) -> str:  # pragma: no cover - only reached if a template misuses it
-        return self.text
-
 
 def user(text: str) -> UserValue:
     return UserValue(text)

@@ -36,6 +36,18 @@ MAX_LINE_CHARS = 20_000
 """Longer lines are cut before they reach a flow; the flows' own limits then explain."""
 
 
+MAX_NAME_CHARS = 80
+
+
+class _InvalidAnswer(Exception):
+    """A form answer that does not fit its field; the catalogue key says why."""
+
+    def __init__(self, key: str, **values: object) -> None:
+        super().__init__(key)
+        self.key = key
+        self.values = values
+
+
 def _new_id() -> str:
     return uuid.uuid4().hex
 
@@ -153,11 +165,17 @@ class ConsoleSession:
             if not rest:
                 self._say("console.usage_als")
                 return
+            if len(rest) > MAX_NAME_CHARS:
+                self._say("console.name_too_long", limit=MAX_NAME_CHARS)
+                return
             self.member_name = rest
             self._say("console.now_member", member=user(rest))
         elif word in {"in"}:
             if not channel_key(rest):
                 self._say("console.usage_in")
+                return
+            if len(rest) > MAX_NAME_CHARS:
+                self._say("console.name_too_long", limit=MAX_NAME_CHARS)
                 return
             self.channel = channel_key(rest)
             self._say("console.now_channel", channel=user(self.channel))
@@ -232,11 +250,13 @@ class ConsoleSession:
             return
         current = self._form.current
         assert current is not None
-        value = self._parse_value(current, answer)
-        if value is _INVALID:
+        try:
+            value = self._parse_value(current, answer)
+        except _InvalidAnswer as invalid:
+            self._say(invalid.key, **invalid.values)
             self._ask_current()
             return
-        self._form.values[current.name] = value  # type: ignore[assignment]
+        self._form.values[current.name] = value
         self._form.position += 1
         if self._form.current is not None:
             self._ask_current()
@@ -253,11 +273,10 @@ class ConsoleSession:
             )
         )
 
-    def _parse_value(self, field_input: Input, answer: str) -> FormValue | object:
+    def _parse_value(self, field_input: Input, answer: str) -> FormValue:
         if not answer or answer == "-":
             if field_input.required:
-                self._say("console.form_required")
-                return _INVALID
+                raise _InvalidAnswer("console.form_required")
             return None
         if isinstance(field_input, Choice):
             options = field_input.options
@@ -266,20 +285,17 @@ class ConsoleSession:
             for option in options:
                 if name_key(option.label.plain) == name_key(answer):
                     return option.value
-            self._say("console.bad_choice", count=len(options))
-            return _INVALID
+            raise _InvalidAnswer("console.bad_choice", count=len(options))
         if isinstance(field_input, Scale):
             if answer.isdigit() and 1 <= int(answer) <= 5:
                 return int(answer)
-            self._say("console.form_scale")
-            return _INVALID
+            raise _InvalidAnswer("console.form_scale")
         if isinstance(field_input, Checkbox):
             return answer.lower() in {"ja", "j", "yes", "y", "1"}
         if isinstance(field_input, MultiMember):
             return [name_key(part) for part in answer.split(",") if part.strip()]
         if len(answer) > field_input.max_length:
-            self._say("console.form_too_long", limit=field_input.max_length)
-            return _INVALID
+            raise _InvalidAnswer("console.form_too_long", limit=field_input.max_length)
         return answer
 
     # Delivery: the console is the Deliverer for its own platform --------------------------
@@ -308,6 +324,3 @@ class ConsoleSession:
         if message.thread_ref:
             return self._texts.plain("console.title.thread", channel=message.channel_ref)
         return self._texts.plain("console.title.channel", channel=message.channel_ref)
-
-
-_INVALID = object()

@@ -11,9 +11,13 @@ from storage.search import fold
 from storage.types import utcnow
 
 
+NAME_CHARS = 255
+"""The width of name columns; platforms may send longer names, which are cut to fit."""
+
+
 def name_key(display_name: str) -> str:
     """How typed names are matched against members: case and accents do not matter."""
-    return " ".join(fold(display_name).lstrip("@").split())
+    return " ".join(fold(display_name).lstrip("@").split())[:NAME_CHARS]
 
 
 class MemberRepository:
@@ -33,6 +37,7 @@ class MemberRepository:
         self, *, network_id: int, platform: Platform, external_id: str, display_name: str
     ) -> Member:
         """The member behind a platform user, created on first contact and kept up to date."""
+        display_name = shorten_name(display_name)
         member = await self.by_external_id(platform=platform, external_id=external_id)
         now = utcnow()
         if member is None:
@@ -79,6 +84,10 @@ class MemberRepository:
     async def set_region(self, *, member: Member, region_id: int | None) -> None:
         member.region_id = region_id
         self._session.add(member)
+
+
+def shorten_name(name: str) -> str:
+    return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
 def _id(member: Member) -> int:

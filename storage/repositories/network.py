@@ -8,6 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.enums import Platform, SpaceKind
 from storage.models import Network, Region, Space
+from storage.repositories.members import shorten_name
 from storage.search import fold
 
 
@@ -74,6 +75,7 @@ class SpaceRepository:
     async def get_or_create(
         self, *, network_id: int, platform: Platform, external_id: str, name: str, kind: SpaceKind
     ) -> Space:
+        name = shorten_name(name)
         statement = select(Space).where(
             Space.platform == platform, Space.external_id == external_id
         )

@@ -172,3 +172,11 @@ def test_user_text_is_shown_literally_never_as_markup(run_hoedan: RunHoedan) -> 
 
     assert run.returncode == 0, run.stderr
     assert "[bold red]werkt[/] dit <!channel> *echt*?" in run.stdout
+
+
+def test_names_that_do_not_fit_are_refused_with_the_limit(run_hoedan: RunHoedan) -> None:
+    run = run_hoedan([":als " + "A" * 100, ":in " + "b" * 100, "/hoedan vraag Hoe dan?"])
+
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.count("houd een naam onder de 80 tekens") == 2
+    assert "gast in #algemeen › /hoedan vraag Hoe dan?" in run.stdout

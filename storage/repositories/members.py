@@ -10,7 +10,6 @@ from storage.models import Member, RoleChange
 from storage.search import fold
 from storage.types import utcnow
 
-
 NAME_CHARS = 255
 """The width of name columns; platforms may send longer names, which are cut to fit."""
 

@@ -11,10 +11,12 @@ from storage.models import Network, Region, Space
 from storage.repositories.members import shorten_name
 from storage.search import fold
 
+REGION_KEY_CHARS = 120
+
 
 def region_key(name: str) -> str:
     """How region names are matched: "Zuid Limburg", "zuid-limburg" and "Zuid-Limburg" agree."""
-    return " ".join(fold(name).replace("-", " ").split())
+    return " ".join(fold(name).replace("-", " ").split())[:REGION_KEY_CHARS]
 
 
 class NetworkRepository:

@@ -51,3 +51,15 @@ async def test_members_are_found_by_name_regardless_of_case_and_accents(store: S
             network_id=network.id, platform=Platform.CONSOLE, reference="@zoe jansen"
         )
     assert [member.display_name for member in found] == ["Zoë Jansen"]
+
+
+async def test_a_region_name_whose_folded_form_is_longer_still_fits(store: Store) -> None:
+    name = "\ufdfa" * 20  # one character that unfolds into eighteen
+
+    async with store.transaction() as tx:
+        network = await tx.networks.get_or_create(slug="n", name="N")
+        assert network.id is not None
+        region = await tx.regions.create(network_id=network.id, name=name)
+
+    async with store.transaction() as tx:
+        assert (await tx.regions.by_name(network_id=network.id, name=name)) == region

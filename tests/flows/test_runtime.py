@@ -11,6 +11,7 @@ from datetime import timedelta
 import pytest
 
 from flows import commands
+from flows.commands import COMMANDS
 from flows.config import FlowConfig
 from flows.context import Context
 from flows.events import ActionEvent, Actor, CommandEvent, Place
@@ -200,6 +201,19 @@ async def test_help_lists_only_what_works(chat: Chat) -> None:
     assert "`zoek <woorden>`" in said.only.text
     assert "intervisie" not in said.only.text
     assert (await chat.command("Anna", "")).only.text == said.only.text
+    for name in CommandName:
+        listed = f"`{name.value}" in said.only.text
+        assert listed == (name in COMMANDS), name
+
+
+@pytest.mark.parametrize("name", list(COMMANDS), ids=str)
+async def test_every_command_in_help_really_works(chat: Chat, name: CommandName) -> None:
+    said = await chat.command("Anna", name.value)
+
+    assert said.replies or said.outcome.form is not None
+    for reply in said.replies:
+        assert "kan ik nog niet" not in reply.text
+        assert "ging bij mij iets mis" not in reply.text
 
 
 @pytest.mark.parametrize(

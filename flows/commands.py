@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from flows import exchange, membership, regions
+from flows import exchange, home, membership, regions
 from flows.context import Context
 from flows.errors import UserError
-from flows.events import ActionEvent, CommandEvent, FormSubmitted, MemberJoined, MessageEvent
+from flows.events import (
+    ActionEvent,
+    CommandEvent,
+    FormSubmitted,
+    FormValue,
+    HomeOpened,
+    MemberJoined,
+    MessageEvent,
+)
 from flows.grammar import AskedQuestion, CommandName, Empty, Known, Unknown, parse
 from flows.messages import Heading, ItemList, Message, Note
 from flows.texts import user
@@ -84,24 +92,52 @@ async def on_message(ctx: Context, event: MessageEvent) -> None:
 
 ActionHandler = Callable[[Context, str, str], Awaitable[None]]
 
+
+async def _help_button(ctx: Context, _action: str, _value: str) -> None:
+    ctx.reply(help_message(ctx))
+
+
+async def _list_button(ctx: Context, _action: str, _value: str) -> None:
+    await exchange.list_open(ctx)
+
+
 ACTIONS: dict[str, ActionHandler] = {
     regions.SET: regions.region_button,
     regions.CREATE: regions.region_button,
+    regions.CHOOSE: regions.open_region_form,
+    exchange.OPEN_FORM: exchange.open_question_form,
+    home.SHOW_HELP: _help_button,
+    home.LIST_QUESTIONS: _list_button,
 }
 
 
 async def on_action(ctx: Context, event: ActionEvent) -> None:
+    if event.action == exchange.SAVE_MESSAGE:
+        await exchange.save_message(ctx, event.message_ref, event.text)
+        return
     handler = ACTIONS.get(event.action)
     if handler is None:
         raise UserError("action.unknown")
     await handler(ctx, event.action, event.value)
 
 
+FormHandler = Callable[[Context, dict[str, FormValue]], Awaitable[None]]
+
+FORMS: dict[str, FormHandler] = {
+    regions.FORM: regions.region_form,
+    exchange.FORM: exchange.question_form,
+}
+
+
 async def on_form(ctx: Context, event: FormSubmitted) -> None:
-    if event.form_id == regions.FORM:
-        await regions.region_form(ctx, event.values)
-        return
-    raise UserError("action.unknown")
+    handler = FORMS.get(event.form_id)
+    if handler is None:
+        raise UserError("action.unknown")
+    await handler(ctx, event.values)
+
+
+async def on_home(ctx: Context, _event: HomeOpened) -> None:
+    await home.show_home(ctx)
 
 
 async def on_member_joined(ctx: Context, _event: MemberJoined) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from flows.config import FlowConfig
 from flows.events import InboundEvent
 from flows.messages import Form, Message, Paragraph
-from flows.outbound import Outbound, Privately, ToMember, ToSpace
+from flows.outbound import Home, Outbound, Privately, ToMember, ToSpace
 from flows.texts import Texts
 from storage.enums import Role
 from storage.models import Member, Network, Space
@@ -64,6 +64,10 @@ class Context:
 
     def direct(self, member: Member, message: Message) -> None:
         self.outbound.append(Outbound(ToMember(_id(member.id)), message))
+
+    def show_home(self, message: Message) -> None:
+        """Replace the acting member's personal overview page."""
+        self.outbound.append(Outbound(Home(self.member_id), message))
 
     def open_form(self, form: Form) -> None:
         """Ask the adapter to open a dialog for the person who acted, straight away."""

@@ -67,10 +67,14 @@ class MessageEvent(_Inbound):
 
 @dataclass(frozen=True, kw_only=True)
 class ActionEvent(_Inbound):
-    """A button pressed."""
+    """A button pressed, or a shortcut chosen (on a message: ``message_ref`` and ``text``)."""
 
     action: str
     value: str = ""
+    message_ref: str | None = None
+    """The message the action was taken on, when it was taken on one."""
+    text: str = ""
+    """That message's text, as plain text."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,7 +91,12 @@ class MemberJoined(_Inbound):
     """Someone joined a space Hoedan is in."""
 
 
-InboundEvent = CommandEvent | MessageEvent | ActionEvent | FormSubmitted | MemberJoined
+@dataclass(frozen=True, kw_only=True)
+class HomeOpened(_Inbound):
+    """A member opened their personal overview (Slack's App Home tab)."""
+
+
+InboundEvent = CommandEvent | MessageEvent | ActionEvent | FormSubmitted | MemberJoined | HomeOpened
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from flows.context import Context
 from flows.errors import UserError
-from flows.messages import Heading, ItemList, Message, Note, Paragraph
+from flows.events import FormValue
+from flows.messages import Form, Heading, ItemList, LongText, Message, Note, Paragraph
 from flows.text import RichText, ours, shorten, theirs
 from flows.texts import user
 from storage.repositories.questions import QuestionView
@@ -21,6 +22,12 @@ SEARCH_LIMIT = 10
 PREVIEW_CHARS = 140
 
 HASHTAG = re.compile(r"(?<![\w#/@])#hoedan\b", re.IGNORECASE)
+
+OPEN_FORM = "question.open_form"
+"""The action behind "Stel een #hoedan-vraag" (a button, or Slack's global shortcut)."""
+FORM = "question.form"
+SAVE_MESSAGE = "question.save_message"
+"""The action behind "Bewaar als #hoedan" on an existing message."""
 
 
 def contains_hashtag(text: str) -> bool:
@@ -67,6 +74,41 @@ async def ask(
         ctx.post(body, thread_ref=thread_ref)
     else:
         ctx.reply(body)
+
+
+async def open_question_form(ctx: Context, _action: str = "", _value: str = "") -> None:
+    ctx.open_form(
+        Form(
+            form_id=FORM,
+            title=ctx.texts.render("question.form_title"),
+            submit_label=ctx.texts.render("question.form_submit"),
+            inputs=(
+                LongText(
+                    name="question",
+                    label=ctx.texts.render("question.form_label"),
+                    hint=ctx.texts.render("question.form_hint"),
+                    max_length=MAX_QUESTION_CHARS,
+                ),
+            ),
+        )
+    )
+
+
+async def question_form(ctx: Context, values: dict[str, FormValue]) -> None:
+    text = values.get("question")
+    await ask(ctx, text if isinstance(text, str) else "")
+
+
+async def save_message(ctx: Context, message_ref: str | None, text: str) -> None:
+    """Keep an existing channel message as a question, confirmed in that message's thread."""
+    if message_ref is None:
+        raise UserError("question.nothing_to_save")
+    await ask(
+        ctx,
+        without_hashtag(text),
+        source_ref=message_ref,
+        thread_ref=ctx.event.place.thread_ref or message_ref,
+    )
 
 
 def _line(view: QuestionView) -> RichText:

@@ -33,7 +33,14 @@ class Privately:
     thread_ref: str | None = None
 
 
-Target = ToSpace | ToMember | Privately
+@dataclass(frozen=True)
+class Home:
+    """A member's personal overview page; each new one replaces the last."""
+
+    member_id: int
+
+
+Target = ToSpace | ToMember | Privately | Home
 
 
 @dataclass(frozen=True)
@@ -52,13 +59,13 @@ async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str)
         key = f"{key_prefix}:{index}"
         payload = item.message.model_dump(mode="json")
         target = item.target
-        if isinstance(target, ToMember):
+        if isinstance(target, ToMember | Home):
             member = await tx.members.get(target.member_id)
             assert member is not None
             await tx.outbox.enqueue(
                 idempotency_key=key,
                 platform=member.platform,
-                kind=DeliveryKind.DIRECT,
+                kind=DeliveryKind.DIRECT if isinstance(target, ToMember) else DeliveryKind.HOME,
                 payload=payload,
                 member_ref=member.external_id,
             )

@@ -17,6 +17,8 @@ MAX_REGION_CHARS = 80
 SET = "region.set"
 CREATE = "region.create"
 FORM = "region.form"
+CHOOSE = "region.choose"
+"""A button that opens the region dialog."""
 
 
 async def region_command(ctx: Context, args: str) -> None:
@@ -25,6 +27,10 @@ async def region_command(ctx: Context, args: str) -> None:
         await _open_region_form(ctx)
         return
     await choose_region(ctx, name)
+
+
+async def open_region_form(ctx: Context, _action: str = "", _value: str = "") -> None:
+    await _open_region_form(ctx)
 
 
 async def _open_region_form(ctx: Context) -> None:

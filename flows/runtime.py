@@ -21,6 +21,7 @@ from flows.events import (
     ActionEvent,
     CommandEvent,
     FormSubmitted,
+    HomeOpened,
     InboundEvent,
     MemberJoined,
     MessageEvent,
@@ -159,3 +160,5 @@ async def _dispatch(ctx: Context, event: InboundEvent) -> None:
         await commands.on_form(ctx, event)
     elif isinstance(event, MemberJoined):
         await commands.on_member_joined(ctx, event)
+    elif isinstance(event, HomeOpened):
+        await commands.on_home(ctx, event)

@@ -60,3 +60,5 @@ class DeliveryKind(StrEnum):
     POST = "post"
     DIRECT = "direct"
     EPHEMERAL = "ephemeral"
+    HOME = "home"
+    """A member's personal overview page (Slack's App Home tab); replaced, never appended."""

@@ -92,6 +92,6 @@ class SpaceRepository:
             )
             self._session.add(space)
             await self._session.flush()
-        elif name and space.name != name:
+        elif name and name != external_id and space.name != name:
             space.name = name
         return space

@@ -79,20 +79,26 @@ class QuestionRepository:
         )
         return (await self._session.exec(statement)).first()
 
-    async def count_open(self, *, network_id: int) -> int:
+    async def count_open(self, *, network_id: int, asker_id: int | None = None) -> int:
         statement = select(func.count()).where(
             Question.network_id == network_id, Question.status == QuestionStatus.OPEN
         )
+        if asker_id is not None:
+            statement = statement.where(Question.asker_id == asker_id)
         return int((await self._session.exec(statement)).one())
 
-    async def open_questions(self, *, network_id: int, limit: int) -> list[QuestionView]:
-        """Open questions, newest first."""
+    async def open_questions(
+        self, *, network_id: int, limit: int, asker_id: int | None = None
+    ) -> list[QuestionView]:
+        """Open questions, newest first; only one member's when ``asker_id`` is given."""
         statement = (
             _view_query()
             .where(Question.network_id == network_id, Question.status == QuestionStatus.OPEN)
             .order_by(col(Question.number).desc())
             .limit(limit)
         )
+        if asker_id is not None:
+            statement = statement.where(Question.asker_id == asker_id)
         rows = (await self._session.exec(statement)).all()
         return [QuestionView(q, asker, region) for q, asker, region in rows]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.logs import configure_logging
+from bot.logs import configure_logging, register_secrets
 from bot.settings import Settings
 from flows.runtime import Runtime
 from storage.migrate import upgrade
@@ -24,6 +24,17 @@ class Hoedan:
 def create_app(settings: Settings, *, default_log_level: str = "INFO") -> Hoedan:
     """Build Hoedan from settings; brings the database schema up to date first."""
     configure_logging(settings.log_level or default_log_level)
+    register_secrets(
+        *(
+            secret.get_secret_value()
+            for secret in (
+                settings.slack_bot_token,
+                settings.slack_signing_secret,
+                settings.slack_app_token,
+            )
+            if secret is not None
+        )
+    )
     urls = settings.database
     upgrade(urls)
     store = Store(urls)

@@ -12,8 +12,22 @@ import structlog
 
 _SECRET_KEYS = re.compile(r"token|secret|password|signature|authorization", re.IGNORECASE)
 _SECRET_VALUES = re.compile(
-    r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|(?<=://)[^/@\s:]+:[^/@\s]+(?=@)"
+    r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|v0=[0-9a-f]{64}"
+    r"|(?<=://)[^/@\s:]+:[^/@\s]+(?=@)"
 )
+_known_secrets: set[str] = set()
+
+
+def register_secrets(*values: str) -> None:
+    """Mask these exact values too (a signing secret has no recognisable shape)."""
+    _known_secrets.update(value for value in values if len(value) >= 8)
+
+
+def _mask_text(text: str) -> str:
+    text = _SECRET_VALUES.sub("***", text)
+    for secret in _known_secrets:
+        text = text.replace(secret, "***")
+    return text
 
 
 def mask_secrets(
@@ -24,7 +38,7 @@ def mask_secrets(
         if _SECRET_KEYS.search(key):
             event_dict[key] = "***"
         elif isinstance(value, str):
-            event_dict[key] = _SECRET_VALUES.sub("***", value)
+            event_dict[key] = _mask_text(value)
     return event_dict
 
 

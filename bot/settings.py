@@ -10,13 +10,23 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from flows.config import FlowConfig
 from storage.database import DatabaseUrlError, DatabaseUrls, resolve_database_url
 
 DEFAULT_DATABASE_URL = "sqlite:///hoedan.db"
+DEFAULT_SLACK_API_URL = "https://slack.com/api/"
+
+SlackMode = Literal["http", "socket"]
 
 
 class SettingsError(Exception):
@@ -46,6 +56,68 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = Field(
         None, validation_alias=_env("HOEDAN_LOG_LEVEL")
     )
+    slack_bot_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_BOT_TOKEN"))
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(None, validation_alias=_env("SLACK_APP_TOKEN"))
+    slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias=_env("SLACK_API_URL"))
+    port: int = Field(3000, ge=0, le=65535, validation_alias=_env("PORT"))
+    host: str = Field("0.0.0.0", validation_alias=_env("HOEDAN_HOST"))  # noqa: S104
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
+    @classmethod
+    def _blank_is_absent(cls, value: object) -> object:
+        """An empty ``SLACK_…=`` line in .env means "not set", not an empty secret."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _bot_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xoxb-"):
+            raise ValueError("een bot-token begint met xoxb- (Slack: OAuth & Permissions)")
+        return value
+
+    @field_validator("slack_app_token")
+    @classmethod
+    def _app_token_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith("xapp-"):
+            raise ValueError(
+                "een app-token begint met xapp- (Slack: Basic Information, App-Level Tokens)"
+            )
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_shape(cls, value: str) -> str:
+        value = value.strip()
+        if not value.startswith(("https://", "http://")):
+            raise ValueError(
+                f"{value!r} is geen web-adres; de standaard is {DEFAULT_SLACK_API_URL}"
+            )
+        return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _complete_slack(self) -> Settings:
+        """Slack needs a consistent set: a bot token plus a signing secret or an app token."""
+        bot = self.slack_bot_token is not None
+        if not bot and (self.slack_signing_secret is not None or self.slack_app_token is not None):
+            raise ValueError("SLACK_BOT_TOKEN ontbreekt; zonder bot-token kan Hoedan niet in Slack")
+        if bot and self.slack_signing_secret is None and self.slack_app_token is None:
+            raise ValueError(
+                "SLACK_BOT_TOKEN is gezet, maar SLACK_SIGNING_SECRET (HTTP) of SLACK_APP_TOKEN "
+                "(Socket Mode) ontbreekt"
+            )
+        return self
+
+    @property
+    def slack_mode(self) -> SlackMode | None:
+        """Socket Mode when an app token is set, HTTP with a bot token alone, else no Slack."""
+        if self.slack_bot_token is None:
+            return None
+        return "socket" if self.slack_app_token is not None else "http"
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -106,6 +178,13 @@ _NAMES = {
     "language": "HOEDAN_LANGUAGE",
     "network_name": "HOEDAN_NETWORK_NAME",
     "log_level": "HOEDAN_LOG_LEVEL",
+    "slack_bot_token": "SLACK_BOT_TOKEN",
+    "slack_signing_secret": "SLACK_SIGNING_SECRET",
+    "slack_app_token": "SLACK_APP_TOKEN",
+    "slack_api_url": "SLACK_API_URL",
+    "port": "PORT",
+    "host": "HOEDAN_HOST",
+    "slack": "Slack",
 }
 
 
@@ -116,9 +195,13 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     except ValidationError as exc:
         problems: dict[str, str] = {}
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "?"
+            field = str(error["loc"][0]) if error["loc"] else "slack"
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "literal_error":
                 message = f"{error['input']!r} kan niet; kies uit {error['ctx']['expected']}"
+            elif error["type"] == "int_parsing":
+                message = f"{error['input']!r} is geen geheel getal"
+            elif error["type"] in ("greater_than_equal", "less_than_equal"):
+                message = f"{error['input']!r} valt buiten het bereik 0–65535"
             problems[_NAMES.get(field, field.upper())] = message
         raise SettingsError(problems) from None

@@ -64,8 +64,41 @@ ChannelOption = Annotated[str, typer.Option("--in", help="Het kanaal waarin je b
 
 @app.command()
 def run(member: MemberOption = "gast", channel: ChannelOption = "algemeen") -> None:
-    """Start Hoedan. Zonder Slack- of Teams-instellingen: de lokale chat in de terminal."""
-    _console(member, channel)
+    """Start Hoedan: met Slack-instellingen in Slack, anders de lokale chat in de terminal."""
+    settings = _settings()
+    if settings.slack_mode is None:
+        _console(member, channel)
+        return
+    _serve(settings)
+
+
+def _serve(settings: Settings) -> None:
+    """Run the server until Ctrl-C or SIGTERM, then finish acknowledged work and stop."""
+    import signal
+
+    from bot.app import create_app
+    from bot.service import Service
+
+    hoedan = _start(lambda: create_app(settings))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            try:
+                loop.add_signal_handler(signum, stop.set)
+            except (NotImplementedError, RuntimeError):
+                signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
+        await Service(hoedan).run_until_stopped(stop)
+
+    try:
+        asyncio.run(main())
+    except OSError as exc:
+        texts = texts_for(settings.language)
+        err.print(
+            texts.plain("cli.cannot_listen", port=settings.port, reason=str(exc)), markup=False
+        )
+        raise typer.Exit(code=1) from None
 
 
 @app.command()

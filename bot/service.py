@@ -1,0 +1,132 @@
+"""One process: the web server, Slack (HTTP or Socket Mode), the outbox and the scheduler.
+
+``hoedan run`` builds a :class:`Service` and runs it until SIGINT or SIGTERM. Tests build the
+same service in-process on port 0 and talk to it over real HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from importlib.metadata import version
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+from bot.app import Hoedan
+from bot.outbox import Deliverer, OutboxDispatcher
+from bot.scheduler import create_scheduler
+from bot.slack.adapter import SlackAdapter
+from flows.engine import FlowEngine
+from storage.enums import Platform
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+SLACK_EVENTS_PATH = "/slack/events"
+HEALTH_PATH = "/healthz"
+MAX_BODY_BYTES = 1024 * 1024
+"""Slack's own payloads stay far below this; anything bigger is refused before parsing."""
+
+
+class Service:
+    def __init__(self, hoedan: Hoedan, *, clock: Callable[[], datetime] = utcnow) -> None:
+        self.hoedan = hoedan
+        settings = hoedan.settings
+        self._clock = clock
+        self.slack: SlackAdapter | None = None
+        deliverers: dict[Platform, Deliverer] = {}
+        if settings.slack_mode is not None:
+            self.slack = SlackAdapter(settings, hoedan.runtime, on_queued=self._wake)
+            deliverers[Platform.SLACK] = self.slack.deliverer
+        self.dispatcher = OutboxDispatcher(hoedan.store, deliverers, clock=clock)
+        self.scheduler: AsyncIOScheduler | None = None
+        self._socket: AsyncSocketModeHandler | None = None
+        self._runner: web.AppRunner | None = None
+        self._stop = asyncio.Event()
+        self._dispatching: asyncio.Task[None] | None = None
+        self.port: int | None = None
+
+    def _wake(self) -> None:
+        self.dispatcher.wake()
+
+    @property
+    def url(self) -> str:
+        host = self.hoedan.settings.host
+        shown = "127.0.0.1" if host in ("0.0.0.0", "") else host  # noqa: S104
+        return f"http://{shown}:{self.port}"
+
+    def web_app(self) -> web.Application:
+        app = web.Application(client_max_size=MAX_BODY_BYTES)
+        app.router.add_get(HEALTH_PATH, self._health)
+        if self.slack is not None and self.hoedan.settings.slack_mode == "http":
+            app.router.add_post(SLACK_EVENTS_PATH, self.slack.handle_http)
+        return app
+
+    async def _health(self, _request: web.Request) -> web.Response:
+        try:
+            database = await asyncio.wait_for(self.hoedan.store.ping(), timeout=2)
+        except Exception:
+            database = False
+        body = {
+            "status": "ok" if database else "degraded",
+            "database": "ok" if database else "unreachable",
+            "version": version("hoedan"),
+            "slack": self.hoedan.settings.slack_mode,
+        }
+        return web.json_response(body, status=200 if database else 503)
+
+    async def start(self) -> None:
+        settings = self.hoedan.settings
+        self._runner = web.AppRunner(self.web_app(), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, settings.host, settings.port)
+        await site.start()
+        addresses = self._runner.addresses
+        self.port = int(addresses[0][1]) if addresses else settings.port
+        self._dispatching = asyncio.ensure_future(self.dispatcher.run_forever(self._stop))
+        self.scheduler = create_scheduler(
+            self.hoedan.store,
+            FlowEngine(()),
+            clock=self._clock,
+            on_queued=self._wake,
+            timezone=settings.timezone,
+        )
+        self.scheduler.start()
+        if self.slack is not None and settings.slack_mode == "socket":
+            self._socket = self.slack.socket_mode_handler()
+            await self._socket.connect_async()
+        log.info(
+            "Hoedan is running: %s, health on %s%s",
+            f"Slack ({settings.slack_mode})" if settings.slack_mode else "no chat platform",
+            self.url,
+            HEALTH_PATH,
+        )
+
+    async def stop(self) -> None:
+        """Stop taking requests, finish the work already acknowledged, then close.
+
+        Messages still in the outbox stay there and go out at the next start.
+        """
+        if self._socket is not None:
+            await self._socket.close_async()
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.slack is not None:
+            await self.slack.close()
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        self._stop.set()
+        if self._dispatching is not None:
+            await self._dispatching
+        await self.hoedan.close()
+
+    async def run_until_stopped(self, stop: asyncio.Event) -> None:
+        try:
+            await self.start()
+            await stop.wait()
+        finally:
+            await self.stop()

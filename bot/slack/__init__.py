@@ -1,0 +1,1 @@
+"""Hoedan on Slack: Bolt over HTTP or Socket Mode."""

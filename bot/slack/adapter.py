@@ -1,0 +1,266 @@
+"""Hoedan's Slack app: Bolt receives, acknowledges at once, and the work happens after.
+
+Every listener acknowledges first and hands the payload to a background task, so Slack always
+has its answer within its three seconds however busy the database is. The task finds out who
+acted (``users.info`` on first contact), turns the payload into a neutral event, lets the runtime
+handle it, opens a dialog if the flow asked for one, and wakes the outbox.
+
+Requests Bolt has no listener for are acknowledged as well: Bolt would answer 404 and Slack would
+keep retrying them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.adapter.socket_mode.async_internals import (
+    run_async_bolt_app,
+    send_async_response,
+)
+from slack_bolt.app.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
+from slack_bolt.context.async_context import AsyncBoltContext
+from slack_bolt.response import BoltResponse
+from slack_sdk.errors import SlackApiError
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
+from slack_sdk.socket_mode.request import SocketModeRequest
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.settings import Settings
+from bot.slack import inbound
+from bot.slack.deliver import SlackDeliverer
+from bot.slack.profiles import Profiles
+from bot.slack.render import form_view
+from flows.events import Actor, InboundEvent, Place
+from flows.messages import Form
+from flows.runtime import Runtime
+from flows.texts import texts_for
+
+log = logging.getLogger(__name__)
+
+WEB_API_TIMEOUT = 10
+"""Seconds before a Web API call counts as timed out (the outbox then tries again)."""
+
+ANY = re.compile(".*")
+
+Builder = Callable[[Actor], InboundEvent | None]
+
+
+class SlackAdapter:
+    def __init__(self, settings: Settings, runtime: Runtime, *, on_queued: Callable[[], None]):
+        if settings.slack_bot_token is None:
+            raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
+        self._settings = settings
+        self._runtime = runtime
+        self._on_queued = on_queued
+        self.client = AsyncWebClient(
+            token=settings.slack_bot_token.get_secret_value(),
+            base_url=settings.slack_api_url,
+            timeout=WEB_API_TIMEOUT,
+        )
+        secret = settings.slack_signing_secret
+        self._verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=secret.get_secret_value() if secret else "",
+            request_verification_enabled=secret is not None,
+            process_before_response=True,
+            logger=logging.getLogger("bot.slack.bolt"),
+        )
+        self.texts = texts_for(settings.language)
+        self.profiles = Profiles(self.client)
+        self.deliverer = SlackDeliverer(self.client, self.texts)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._register()
+
+    # Receiving ---------------------------------------------------------------------------
+
+    async def handle_http(self, request: web.Request) -> web.Response:
+        """``POST /slack/events``: Bolt verifies the signature; we make sure Slack gets a 2xx."""
+        try:
+            bolt_request = await to_bolt_request(request)
+        except Exception:
+            return await self._unreadable(request)
+        try:
+            bolt_response = await self.app.async_dispatch(bolt_request)
+        except Exception:
+            log.exception("Bolt could not dispatch a Slack request")
+            return web.Response(status=400, text="bad request")
+        if bolt_response.status == 404:
+            bolt_response = BoltResponse(status=200, body="")
+        elif bolt_response.status >= 500:
+            log.warning("Slack request answered %s by Bolt; sending 400", bolt_response.status)
+            bolt_response = BoltResponse(status=400, body="bad request")
+        return await to_aiohttp_response(bolt_response)
+
+    async def _unreadable(self, request: web.Request) -> web.Response:
+        """A body Bolt cannot even parse: 401 unless it was really signed by Slack, then 400."""
+        log.warning("unreadable Slack request rejected")
+        if self._verifier is not None and not self._verifier.is_valid(
+            body=await request.read(),
+            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
+            signature=request.headers.get("X-Slack-Signature", ""),
+        ):
+            return web.Response(status=401, text="invalid signature")
+        return web.Response(status=400, text="bad request")
+
+    def socket_mode_handler(self) -> AsyncSocketModeHandler:
+        if self._settings.slack_app_token is None:
+            raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
+        return _AckingSocketModeHandler(
+            self.app, self._settings.slack_app_token.get_secret_value(), web_client=self.client
+        )
+
+    def _register(self) -> None:
+        app = self.app
+        app.command(ANY)(self._command)
+        app.event("message")(self._message)
+        app.event("app_mention")(self._app_mention)
+        app.event("app_home_opened")(self._home_opened)
+        app.event("member_joined_channel")(self._member_joined)
+        app.event(ANY)(_acknowledge)
+        app.shortcut(inbound.MESSAGE_SHORTCUT)(self._message_shortcut)
+        app.shortcut(inbound.GLOBAL_SHORTCUT)(self._global_shortcut)
+        app.shortcut(ANY)(_acknowledge)
+        app.action(ANY)(self._block_action)
+        app.view_submission(ANY)(self._view_submission)
+        app.view_closed(ANY)(_acknowledge)
+        app.options(ANY)(_no_options)
+
+    async def _command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(body, lambda actor: inbound.command(body, actor))
+
+    async def _message(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        event, event_id, bot = _event_parts(body, context)
+        self._spawn(
+            body,
+            lambda actor: inbound.message(event, actor, event_id=event_id, bot_user_id=bot),
+        )
+
+    async def _app_mention(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        event, event_id, bot = _event_parts(body, context)
+        self._spawn(
+            body,
+            lambda actor: inbound.app_mention(event, actor, event_id=event_id, bot_user_id=bot),
+        )
+
+    async def _home_opened(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        event, event_id, _bot = _event_parts(body, context)
+        self._spawn(body, lambda actor: inbound.home_opened(event, actor, event_id=event_id))
+
+    async def _member_joined(
+        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await ack()
+        event, event_id, _bot = _event_parts(body, context)
+        self._spawn(body, lambda actor: inbound.member_joined(event, actor, event_id=event_id))
+
+    async def _message_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(body, lambda actor: inbound.message_shortcut(body, actor))
+
+    async def _global_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(body, lambda actor: inbound.global_shortcut(body, actor))
+
+    async def _block_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(body, lambda actor: inbound.block_action(body, actor))
+
+    async def _view_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
+        await ack()
+        self._spawn(body, lambda actor: inbound.view_submission(body, actor))
+
+    # Working -----------------------------------------------------------------------------
+
+    def _spawn(self, body: Mapping[str, Any], build: Builder) -> None:
+        task = asyncio.ensure_future(self._work(body, build))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _work(self, body: Mapping[str, Any], build: Builder) -> None:
+        try:
+            user_id = inbound.user_id_of(body)
+            if user_id is None:
+                return
+            actor = await self.profiles.actor(user_id, fallback_name=inbound.fallback_name(body))
+            event = build(actor)
+            if event is None:
+                return
+            outcome = await self._runtime.handle(event)
+            self._on_queued()
+            trigger = body.get("trigger_id")
+            if outcome.form is not None and isinstance(trigger, str):
+                await self._open_form(trigger, outcome.form, event.place)
+        except Exception:
+            log.exception("a Slack request could not be handled")
+
+    async def _open_form(self, trigger_id: str, form: Form, place: Place) -> None:
+        view = form_view(
+            form,
+            private_metadata=inbound.encode_origin(place, form.context),
+            close_label=self.texts.plain("slack.close"),
+        )
+        try:
+            await self.client.views_open(trigger_id=trigger_id, view=view)
+        except SlackApiError as exc:
+            log.warning("could not open a dialog: %s", exc.response.get("error"))
+
+    async def drain(self) -> None:
+        """Wait for the work of requests already acknowledged (at shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.drain()
+
+
+def _event_parts(
+    body: Mapping[str, Any], context: AsyncBoltContext
+) -> tuple[Mapping[str, Any], str, str | None]:
+    event = body.get("event")
+    event_id = body.get("event_id")
+    return (
+        event if isinstance(event, Mapping) else {},
+        event_id if isinstance(event_id, str) and event_id else f"event:{time.time_ns()}",
+        context.bot_user_id,
+    )
+
+
+async def _acknowledge(ack: AsyncAck) -> None:
+    """Requests Hoedan does not use still get their 200, or Slack would retry them."""
+    await ack()
+
+
+async def _no_options(ack: AsyncAck) -> None:
+    await ack(options=[])
+
+
+class _AckingSocketModeHandler(AsyncSocketModeHandler):
+    """Socket Mode, acknowledging envelopes Bolt has no listener for (it would leave them)."""
+
+    async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
+        start = time.time()
+        response: BoltResponse = await run_async_bolt_app(self.app, req)
+        if response.status == 404:
+            response = BoltResponse(status=200, body="")
+        await send_async_response(client, req, response, start)

@@ -1,0 +1,168 @@
+"""Hoedan's real server on a free port, a fake Slack Web API, and requests signed like Slack's."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+import pytest
+from sqlmodel import col, select
+
+from bot.app import create_app
+from bot.service import Service
+from bot.settings import Settings
+from storage.enums import OutboxStatus
+from storage.models import OutboxMessage, Question
+from storage.store import Store
+from storage.types import utcnow
+from tests.slack.fake_slack import FakeSlack
+from tests.slack.signing import (
+    SIGNING_SECRET,
+    command_body,
+    event_body,
+    interaction_body,
+    post_signed,
+)
+
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+
+
+@dataclass
+class Running:
+    """A started Hoedan with a client session; helpers send what Slack would send."""
+
+    service: Service
+    slack: FakeSlack
+    http: aiohttp.ClientSession
+
+    @property
+    def url(self) -> str:
+        return self.service.url
+
+    @property
+    def events_url(self) -> str:
+        return f"{self.url}/slack/events"
+
+    @property
+    def store(self) -> Store:
+        return self.service.hoedan.store
+
+    async def event(
+        self, event: dict[str, Any], *, event_id: str, retry_num: int | None = None
+    ) -> tuple[int, str]:
+        return await post_signed(
+            self.http,
+            self.events_url,
+            event_body(event, event_id=event_id),
+            content_type=JSON,
+            retry_num=retry_num,
+        )
+
+    async def command(self, text: str, **fields: Any) -> tuple[int, str]:
+        return await post_signed(
+            self.http, self.events_url, command_body(text, **fields), content_type=FORM
+        )
+
+    async def interaction(self, payload: dict[str, Any]) -> tuple[int, str]:
+        return await post_signed(
+            self.http, self.events_url, interaction_body(payload), content_type=FORM
+        )
+
+    async def settle(self, *, seconds: float = 15.0) -> None:
+        """Wait until acknowledged work is done and nothing in the outbox is due any more."""
+        adapter = self.service.slack
+        assert adapter is not None
+        await asyncio.wait_for(adapter.drain(), seconds)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while await self.due_outbox():
+            if loop.time() > deadline:
+                raise AssertionError("the outbox did not empty")
+            self.service.dispatcher.wake()
+            await asyncio.sleep(0.02)
+
+    async def due_outbox(self) -> list[OutboxMessage]:
+        async with self.store.transaction() as tx:
+            statement = select(OutboxMessage).where(
+                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.next_attempt_at) <= utcnow(),
+            )
+            return list((await tx.session.exec(statement)).all())
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.store.transaction() as tx:
+            statement = select(OutboxMessage).order_by(col(OutboxMessage.id))
+            return list((await tx.session.exec(statement)).all())
+
+    async def questions(self) -> list[Question]:
+        async with self.store.transaction() as tx:
+            statement = select(Question).order_by(col(Question.number))
+            return list((await tx.session.exec(statement)).all())
+
+
+def slack_settings(database_url: str, slack: FakeSlack, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": slack.api_url,
+        "host": "127.0.0.1",
+        "port": 0,
+        "admins": frozenset({"UADMIN"}),
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+async def slack() -> AsyncIterator[FakeSlack]:
+    async with FakeSlack() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def hoedan(sqlite_url: str, slack: FakeSlack) -> AsyncIterator[Running]:
+    """Hoedan over HTTP on SQLite, talking to the fake Slack."""
+    async with running(slack_settings(sqlite_url, slack), slack) as started:
+        yield started
+
+
+class running:
+    def __init__(self, settings: Settings, slack: FakeSlack) -> None:
+        self._settings = settings
+        self._slack = slack
+        self._service: Service | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> Running:
+        hoedan = await asyncio.to_thread(create_app, self._settings, default_log_level="WARNING")
+        self._service = Service(hoedan)
+        await self._service.start()
+        self._http = aiohttp.ClientSession()
+        return Running(self._service, self._slack, self._http)
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._service is not None:
+            await self._service.stop()
+
+
+def all_strings(value: Any) -> list[str]:
+    """Every string anywhere in a JSON-like value (to look for mentions in rendered blocks)."""
+    if isinstance(value, str):
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            return [value]
+        return [value, *all_strings(decoded)] if not isinstance(decoded, str) else [value]
+    if isinstance(value, dict):
+        return [s for item in value.values() for s in all_strings(item)]
+    if isinstance(value, list | tuple):
+        return [s for item in value for s in all_strings(item)]
+    return []

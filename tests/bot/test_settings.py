@@ -15,6 +15,12 @@ VARIABLES = (
     "HOEDAN_LANGUAGE",
     "HOEDAN_NETWORK_NAME",
     "HOEDAN_LOG_LEVEL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_APP_TOKEN",
+    "SLACK_API_URL",
+    "PORT",
+    "HOEDAN_HOST",
 )
 
 
@@ -92,3 +98,67 @@ def test_flow_config_carries_what_flows_need(monkeypatch: pytest.MonkeyPatch) ->
 
     assert config.admins == frozenset({"Beheer"})
     assert config.language == "en"
+
+
+def test_without_slack_settings_there_is_no_slack(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "  ")
+
+    settings = load_settings()
+
+    assert settings.slack_mode is None
+    assert settings.port == 3000
+    assert settings.slack_api_url == "https://slack.com/api/"
+
+
+def test_bot_token_and_signing_secret_mean_http(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "s3cr3t-s3cr3t")
+    monkeypatch.setenv("SLACK_API_URL", "http://127.0.0.1:9999/api")
+    monkeypatch.setenv("PORT", "8080")
+
+    settings = load_settings()
+
+    assert settings.slack_mode == "http"
+    assert settings.slack_api_url == "http://127.0.0.1:9999/api/"
+    assert settings.port == 8080
+    assert "xoxb-1-2-abc" not in repr(settings)
+    assert "s3cr3t-s3cr3t" not in repr(settings)
+
+
+def test_an_app_token_means_socket_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-1-2-abc")
+    monkeypatch.setenv("SLACK_APP_TOKEN", "xapp-1-A1-xyz")
+
+    assert load_settings().slack_mode == "socket"
+
+
+@pytest.mark.parametrize(
+    ("variables", "named", "hint"),
+    [
+        ({"SLACK_BOT_TOKEN": "xoxb-1"}, "Slack", "SLACK_SIGNING_SECRET"),
+        ({"SLACK_SIGNING_SECRET": "abc"}, "Slack", "SLACK_BOT_TOKEN ontbreekt"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxp-user-token", "SLACK_APP_TOKEN": "xapp-1"},
+            "SLACK_BOT_TOKEN",
+            "xoxb-",
+        ),
+        ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN", "xapp-"),
+        ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL", "https://slack.com/api/"),
+        ({"PORT": "drieduizend"}, "PORT", "geen geheel getal"),
+        ({"PORT": "70000"}, "PORT", "buiten het bereik"),
+    ],
+)
+def test_incomplete_or_wrong_slack_settings_are_named(
+    monkeypatch: pytest.MonkeyPatch, variables: dict[str, str], named: str, hint: str
+) -> None:
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+
+    problems = raised.value.problems
+    assert hint in problems[named]
+    for value in variables.values():
+        if value.startswith(("xox", "xapp")):
+            assert value not in str(raised.value)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -33,6 +35,13 @@ class Transaction:
     flows: FlowRepository
 
 
+_inside = ContextVar("inside_transaction", default=False)
+
+
+class NestedTransactionError(RuntimeError):
+    """A transaction was opened inside another one in the same task (it would deadlock)."""
+
+
 class Store:
     """Owns the async engine. Create one per process and ``close()`` it at exit."""
 
@@ -42,14 +51,29 @@ class Store:
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
+        self._sqlite_turns = asyncio.Lock() if urls.is_sqlite else None
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """Commit when the block ends normally, roll back when it raises.
 
         Keep transactions short and never await a network call inside one: on SQLite every
-        transaction holds the write lock (BEGIN IMMEDIATE) until it ends.
+        transaction holds the write lock (BEGIN IMMEDIATE) until it ends. Within one process,
+        SQLite transactions also take turns on an asyncio lock, first come first served, so a
+        burst of events waits in line instead of in SQLite's busy loop (where a long queue would
+        end in "database is locked").
         """
+        if _inside.get():
+            raise NestedTransactionError("a transaction is already open in this task")
+        token = _inside.set(True)
+        try:
+            async with self._sqlite_turns or nullcontext(), self._begin() as tx:
+                yield tx
+        finally:
+            _inside.reset(token)
+
+    @asynccontextmanager
+    async def _begin(self) -> AsyncIterator[Transaction]:
         async with self._sessions() as session, session.begin():
             yield Transaction(
                 session=session,

@@ -55,6 +55,7 @@ async def test_hoedan_run_serves_slack_over_http_and_stops_cleanly(
             "SLACK_API_URL": slack.api_url,
             "PORT": str(port),
             "HOEDAN_HOST": "127.0.0.1",
+            "HOEDAN_LOG_LEVEL": "DEBUG",
         }
     )
     process = await asyncio.create_subprocess_exec(

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -53,6 +53,7 @@ WEB_API_TIMEOUT = 10
 ANY = re.compile(".*")
 
 Builder = Callable[[Actor], InboundEvent | None]
+Listener = Callable[..., Awaitable[None]]
 
 
 class SlackAdapter:
@@ -122,73 +123,41 @@ class SlackAdapter:
 
     def _register(self) -> None:
         app = self.app
-        app.command(ANY)(self._command)
-        app.event("message")(self._message)
-        app.event("app_mention")(self._app_mention)
-        app.event("app_home_opened")(self._home_opened)
-        app.event("member_joined_channel")(self._member_joined)
+        app.command(ANY)(self._on_payload(inbound.command))
+        app.event("message")(self._on_event(inbound.message))
+        app.event("app_mention")(self._on_event(inbound.app_mention))
+        app.event("app_home_opened")(self._on_event(inbound.home_opened))
+        app.event("member_joined_channel")(self._on_event(inbound.member_joined))
         app.event(ANY)(_acknowledge)
-        app.shortcut(inbound.MESSAGE_SHORTCUT)(self._message_shortcut)
-        app.shortcut(inbound.GLOBAL_SHORTCUT)(self._global_shortcut)
+        app.shortcut(inbound.MESSAGE_SHORTCUT)(self._on_payload(inbound.message_shortcut))
+        app.shortcut(inbound.GLOBAL_SHORTCUT)(self._on_payload(inbound.global_shortcut))
         app.shortcut(ANY)(_acknowledge)
-        app.action(ANY)(self._block_action)
-        app.view_submission(ANY)(self._view_submission)
+        app.action(ANY)(self._on_payload(inbound.block_action))
+        app.view_submission(ANY)(self._on_payload(inbound.view_submission))
         app.view_closed(ANY)(_acknowledge)
         app.options(ANY)(_no_options)
 
-    async def _command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(body, lambda actor: inbound.command(body, actor))
+    def _on_payload(self, translate: inbound.PayloadTranslator) -> Listener:
+        """A listener for commands and interactions: ack, then translate the whole payload."""
 
-    async def _message(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        await ack()
-        event, event_id, bot = _event_parts(body, context)
-        self._spawn(
-            body,
-            lambda actor: inbound.message(event, actor, event_id=event_id, bot_user_id=bot),
-        )
+        async def listener(ack: AsyncAck, body: dict[str, Any]) -> None:
+            await ack()
+            self._spawn(body, lambda actor: translate(body, actor))
 
-    async def _app_mention(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        await ack()
-        event, event_id, bot = _event_parts(body, context)
-        self._spawn(
-            body,
-            lambda actor: inbound.app_mention(event, actor, event_id=event_id, bot_user_id=bot),
-        )
+        return listener
 
-    async def _home_opened(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        await ack()
-        event, event_id, _bot = _event_parts(body, context)
-        self._spawn(body, lambda actor: inbound.home_opened(event, actor, event_id=event_id))
+    def _on_event(self, translate: inbound.EventTranslator) -> Listener:
+        """A listener for Events API events: ack, then translate the inner event."""
 
-    async def _member_joined(
-        self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext
-    ) -> None:
-        await ack()
-        event, event_id, _bot = _event_parts(body, context)
-        self._spawn(body, lambda actor: inbound.member_joined(event, actor, event_id=event_id))
+        async def listener(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:
+            await ack()
+            event, event_id, bot = _event_parts(body, context)
+            self._spawn(
+                body,
+                lambda actor: translate(event, actor, event_id=event_id, bot_user_id=bot),
+            )
 
-    async def _message_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(body, lambda actor: inbound.message_shortcut(body, actor))
-
-    async def _global_shortcut(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(body, lambda actor: inbound.global_shortcut(body, actor))
-
-    async def _block_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(body, lambda actor: inbound.block_action(body, actor))
-
-    async def _view_submission(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
-        self._spawn(body, lambda actor: inbound.view_submission(body, actor))
+        return listener
 
     # Working -----------------------------------------------------------------------------
 

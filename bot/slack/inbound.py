@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 from bot.slack.mrkdwn import from_slack
 from bot.slack.render import action_from_id, form_values
@@ -20,6 +20,7 @@ from flows.events import (
     CommandEvent,
     FormSubmitted,
     HomeOpened,
+    InboundEvent,
     MemberJoined,
     Mention,
     MessageEvent,
@@ -34,6 +35,18 @@ GLOBAL_SHORTCUT = "hoedan_ask"
 """callback_id of the global shortcut "Stel een #hoedan-vraag"."""
 
 PRIVATE_PLACE_NAME = "Hoedan"
+
+
+class EventTranslator(Protocol):
+    """Turns one Events API event into a neutral event (or ``None``: nothing to do)."""
+
+    def __call__(
+        self, event: Mapping[str, Any], actor: Actor, *, event_id: str, bot_user_id: str | None
+    ) -> InboundEvent | None: ...
+
+
+PayloadTranslator = Callable[[Mapping[str, Any], Actor], InboundEvent | None]
+"""Turns a command or interaction payload into a neutral event (or ``None``)."""
 
 USER_MESSAGE_SUBTYPES = frozenset({None, "file_share", "thread_broadcast", "me_message"})
 """Message subtypes written by a person; edits, deletions, joins and bots are not questions."""
@@ -188,13 +201,17 @@ def app_mention(
     )
 
 
-def home_opened(event: Mapping[str, Any], actor: Actor, *, event_id: str) -> HomeOpened | None:
+def home_opened(
+    event: Mapping[str, Any], actor: Actor, *, event_id: str, bot_user_id: str | None = None
+) -> HomeOpened | None:
     if event.get("tab", "home") != "home":
         return None
     return HomeOpened(actor=actor, place=private_place(actor.external_id), delivery_id=event_id)
 
 
-def member_joined(event: Mapping[str, Any], actor: Actor, *, event_id: str) -> MemberJoined | None:
+def member_joined(
+    event: Mapping[str, Any], actor: Actor, *, event_id: str, bot_user_id: str | None = None
+) -> MemberJoined | None:
     channel = _str(event.get("channel"))
     if channel is None:
         return None

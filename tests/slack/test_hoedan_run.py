@@ -15,6 +15,9 @@ from tests.slack.conftest import FORM
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.signing import SIGNING_SECRET, command_body, post_signed
 
+RUN_TOKEN = "xoxb-run-test"  # noqa: S105  (a token only the fake Slack knows)
+LONE_TOKEN = "xoxb-only"  # noqa: S105
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -38,25 +41,30 @@ async def wait_healthy(
     raise AssertionError("hoedan run never became healthy")
 
 
-async def test_hoedan_run_serves_slack_over_http_and_stops_cleanly(
-    tmp_path: Path, slack: FakeSlack
-) -> None:
-    port = free_port()
+def environment(tmp_path: Path, **variables: str) -> dict[str, str]:
+    """The test's environment without any Hoedan or Slack settings, plus ``variables``."""
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("HOEDAN_", "DATABASE_URL", "SLACK_"))
     }
-    env.update(
-        {
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'hoedan.db'}",
-            "SLACK_BOT_TOKEN": "xoxb-run-test",
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "PORT": str(port),
-            "HOEDAN_HOST": "127.0.0.1",
-            "HOEDAN_LOG_LEVEL": "DEBUG",
-        }
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'hoedan.db'}"
+    env.update(variables)
+    return env
+
+
+async def test_hoedan_run_serves_slack_over_http_and_stops_cleanly(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    port = free_port()
+    env = environment(
+        tmp_path,
+        SLACK_BOT_TOKEN=RUN_TOKEN,
+        SLACK_SIGNING_SECRET=SIGNING_SECRET,
+        SLACK_API_URL=slack.api_url,
+        PORT=str(port),
+        HOEDAN_HOST="127.0.0.1",
+        HOEDAN_LOG_LEVEL="DEBUG",
     )
     process = await asyncio.create_subprocess_exec(
         str(HOEDAN),
@@ -86,19 +94,12 @@ async def test_hoedan_run_serves_slack_over_http_and_stops_cleanly(
             await process.wait()
 
     assert process.returncode == 0, stderr.decode()
-    assert b"xoxb-run-test" not in stderr
+    assert RUN_TOKEN.encode() not in stderr
     assert SIGNING_SECRET.encode() not in stderr
 
 
 async def test_hoedan_run_names_missing_slack_settings(tmp_path: Path) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("HOEDAN_", "DATABASE_URL", "SLACK_"))
-    }
-    env.update(
-        {"DATABASE_URL": f"sqlite:///{tmp_path / 'hoedan.db'}", "SLACK_BOT_TOKEN": "xoxb-only"}
-    )
+    env = environment(tmp_path, SLACK_BOT_TOKEN=LONE_TOKEN)
     process = await asyncio.create_subprocess_exec(
         str(HOEDAN),
         "run",
@@ -114,4 +115,4 @@ async def test_hoedan_run_names_missing_slack_settings(tmp_path: Path) -> None:
     text = stderr.decode()
     assert "SLACK_SIGNING_SECRET" in text
     assert "SLACK_APP_TOKEN" in text
-    assert "xoxb-only" not in text
+    assert LONE_TOKEN not in text

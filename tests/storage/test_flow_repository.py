@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -159,7 +161,10 @@ async def test_two_transactions_moving_one_flow_at_once_let_only_the_first_throu
         async with store.transaction() as tx:
             mine = await tx.flows.get(flow_id)
             assert mine is not None
-            await _save_other_writer(store, flow_id)
+            # Another writer, as another request would be: its own task with its own context.
+            await asyncio.create_task(
+                _save_other_writer(store, flow_id), context=contextvars.Context()
+            )
             await tx.flows.save(
                 mine, state="overwritten", data={"stap": 99}, deadline=NOW, finished=True
             )

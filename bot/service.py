@@ -71,12 +71,14 @@ class Service:
             database = await asyncio.wait_for(self.hoedan.store.ping(), timeout=2)
         except Exception:
             database = False
-        body = {
+        body: dict[str, object] = {
             "status": "ok" if database else "degraded",
             "database": "ok" if database else "unreachable",
             "version": version("hoedan"),
             "slack": self.hoedan.settings.slack_mode,
         }
+        if self.slack is not None:
+            body["work"] = {"handled": self.slack.handled, "in_flight": self.slack.in_flight}
         return web.json_response(body, status=200 if database else 503)
 
     async def start(self) -> None:

@@ -17,6 +17,7 @@ from flows.events import (
     FormSubmitted,
     FormValue,
     HomeOpened,
+    InboundEvent,
     MemberJoined,
     MessageEvent,
 )
@@ -77,6 +78,18 @@ async def on_command(ctx: Context, event: CommandEvent) -> None:
         if handler is None:
             raise UserError("command.not_yet", command=parsed.name.value)
         await handler(ctx, parsed.args)
+
+
+def wants(event: InboundEvent) -> bool:
+    """Whether an event can matter to any flow; the rest is ignored before any database work.
+
+    Most channel messages are ordinary conversation. Only messages that carry #hoedan do
+    something today; a flow that needs more messages (a thread it follows, a session it records)
+    widens this check.
+    """
+    if isinstance(event, MessageEvent):
+        return exchange.contains_hashtag(event.text)
+    return True
 
 
 async def on_message(ctx: Context, event: MessageEvent) -> None:

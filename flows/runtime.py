@@ -43,6 +43,8 @@ class Outcome:
 
     duplicate: bool = False
     form: Form | None = None
+    ignored: bool = False
+    """Nothing in Hoedan cares about this event; no database work was done."""
 
 
 class Runtime:
@@ -55,7 +57,14 @@ class Runtime:
             return texts_for("en")
         return texts_for(self.config.language)
 
+    @staticmethod
+    def wants(event: InboundEvent) -> bool:
+        """Cheap, before anything else: can this event matter? (Adapters skip profile look-ups.)"""
+        return commands.wants(event)
+
     async def handle(self, event: InboundEvent, *, now: datetime | None = None) -> Outcome:
+        if not commands.wants(event):
+            return Outcome(ignored=True)
         moment = now or utcnow()
         try:
             async with self.store.transaction() as tx:

@@ -16,6 +16,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -44,6 +45,7 @@ from flows.events import Actor, InboundEvent, Place
 from flows.messages import Form
 from flows.runtime import Runtime
 from flows.texts import texts_for
+from storage.enums import Platform
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,8 @@ class SlackAdapter:
         self.profiles = Profiles(self.client)
         self.deliverer = SlackDeliverer(self.client, self.texts)
         self._tasks: set[asyncio.Task[None]] = set()
+        self.handled = 0
+        """Acknowledged requests whose work is done (or found unnecessary), for /healthz."""
         self._register()
 
     # Receiving ---------------------------------------------------------------------------
@@ -161,6 +165,11 @@ class SlackAdapter:
 
     # Working -----------------------------------------------------------------------------
 
+    @property
+    def in_flight(self) -> int:
+        """Acknowledged requests still being worked on."""
+        return len(self._tasks)
+
     def _spawn(self, body: Mapping[str, Any], build: Builder) -> None:
         task = asyncio.ensure_future(self._work(body, build))
         self._tasks.add(task)
@@ -171,10 +180,11 @@ class SlackAdapter:
             user_id = inbound.user_id_of(body)
             if user_id is None:
                 return
-            actor = await self.profiles.actor(user_id, fallback_name=inbound.fallback_name(body))
-            event = build(actor)
-            if event is None:
+            first_look = build(Actor(platform=Platform.SLACK, external_id=user_id, display_name=""))
+            if first_look is None or not self._runtime.wants(first_look):
                 return
+            actor = await self.profiles.actor(user_id, fallback_name=inbound.fallback_name(body))
+            event = replace(first_look, actor=actor)
             outcome = await self._runtime.handle(event)
             self._on_queued()
             trigger = body.get("trigger_id")
@@ -182,6 +192,8 @@ class SlackAdapter:
                 await self._open_form(trigger, outcome.form, event.place)
         except Exception:
             log.exception("a Slack request could not be handled")
+        finally:
+            self.handled += 1
 
     async def _open_form(self, trigger_id: str, form: Form, place: Place) -> None:
         view = form_view(

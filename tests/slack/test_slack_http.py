@@ -602,3 +602,23 @@ async def test_a_mention_of_hoedan_is_a_command(hoedan: Running) -> None:
     await hoedan.settle()
 
     assert "Wat kan Hoedan voor je doen?" in texts_of(call)
+
+
+async def test_ordinary_conversation_costs_no_lookup_and_no_database_work(
+    hoedan: Running,
+) -> None:
+    for number in range(5):
+        status, _ = await hoedan.event(
+            channel_message(f"Goedemorgen allemaal, overleg om {number} uur", ts=f"17.{number}"),
+            event_id=f"EvChat{number}",
+        )
+        assert status == 200
+    await hoedan.settle()
+    async with hoedan.http.get(f"{hoedan.url}/healthz") as response:
+        work = (await response.json())["work"]
+
+    assert work == {"handled": 5, "in_flight": 0}
+    assert hoedan.slack.calls_to("users.info") == []
+    async with hoedan.store.transaction() as tx:
+        assert (await tx.session.exec(select(InboundDelivery))).all() == []
+        assert (await tx.session.exec(select(Member))).all() == []

@@ -41,6 +41,8 @@ class Params:
     warmup: int
     quick: bool
     seed: int
+    question_every: int
+    """Every n-th message carries #hoedan (10: a heavy 10 % questions; real channels far less)."""
     targets: tuple[str, ...]
     max_drain: float
     """Longest wait, in seconds, for Hoedan to work off the sustained phase's backlog."""

@@ -155,7 +155,7 @@ async def run_phases(target: Target, params: Params, startup: float) -> TargetRe
 async def _phases(
     target: Target, params: Params, startup: float, work: HoedanWork | None
 ) -> TargetResult:
-    factory = EventFactory(seed=params.seed)
+    factory = EventFactory(seed=params.seed, question_every=params.question_every)
     pid = target.process.pid
 
     users = factory.users
@@ -306,6 +306,12 @@ def parse_args(argv: list[str] | None = None) -> Params:
     parser.add_argument("--warmup", type=int, default=50, help="warm-up events (default 50)")
     parser.add_argument("--seed", type=int, default=1, help="seed for users, channels, texts")
     parser.add_argument(
+        "--question-every",
+        type=int,
+        default=10,
+        help="every n-th message carries #hoedan (default 10, i.e. 10%% questions)",
+    )
+    parser.add_argument(
         "--quick", action="store_true", help="smoke run: 2 s phases at 100 events/s"
     )
     parser.add_argument(
@@ -320,7 +326,13 @@ def parse_args(argv: list[str] | None = None) -> Params:
     max_drain = args.max_drain if args.max_drain is not None else (8.0 if args.quick else 600.0)
     rate = args.rate if args.rate is not None else (100.0 if args.quick else GOAL_RATE)
     seconds = args.seconds if args.seconds is not None else (2.0 if args.quick else 10.0)
-    if rate <= 0 or seconds <= 0 or args.concurrency < 1 or args.warmup < 0:
+    if (
+        rate <= 0
+        or seconds <= 0
+        or args.concurrency < 1
+        or args.warmup < 0
+        or (args.question_every < 1)
+    ):
         parser.error("--rate, --seconds and --concurrency must be positive")
     return Params(
         rate=rate,
@@ -329,6 +341,7 @@ def parse_args(argv: list[str] | None = None) -> Params:
         warmup=args.warmup,
         quick=args.quick,
         seed=args.seed,
+        question_every=args.question_every,
         targets=(args.only,) if args.only else TARGETS,
         max_drain=max_drain,
     )

@@ -171,18 +171,29 @@ class SlackAdapter:
         return len(self._tasks)
 
     def _spawn(self, body: Mapping[str, Any], build: Builder) -> None:
-        task = asyncio.ensure_future(self._work(body, build))
+        """After the ack: translate right here (cheap), and only start a task for real work.
+
+        Most channel messages matter to nobody; they cost no task, no look-up, no database.
+        """
+        try:
+            user_id = inbound.user_id_of(body)
+            first_look = (
+                None
+                if user_id is None
+                else build(Actor(platform=Platform.SLACK, external_id=user_id, display_name=""))
+            )
+        except Exception:
+            log.exception("a Slack payload could not be read")
+            first_look = None
+        if user_id is None or first_look is None or not self._runtime.wants(first_look):
+            self.handled += 1
+            return
+        task = asyncio.ensure_future(self._work(body, user_id, first_look))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _work(self, body: Mapping[str, Any], build: Builder) -> None:
+    async def _work(self, body: Mapping[str, Any], user_id: str, first_look: InboundEvent) -> None:
         try:
-            user_id = inbound.user_id_of(body)
-            if user_id is None:
-                return
-            first_look = build(Actor(platform=Platform.SLACK, external_id=user_id, display_name=""))
-            if first_look is None or not self._runtime.wants(first_look):
-                return
             actor = await self.profiles.actor(user_id, fallback_name=inbound.fallback_name(body))
             event = replace(first_look, actor=actor)
             outcome = await self._runtime.handle(event)

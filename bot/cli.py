@@ -77,7 +77,7 @@ def _serve(settings: Settings) -> None:
     import signal
 
     from bot.app import create_app
-    from bot.service import Service
+    from bot.service import CannotListen, Service
 
     hoedan = _start(lambda: create_app(settings))
 
@@ -87,13 +87,13 @@ def _serve(settings: Settings) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             try:
                 loop.add_signal_handler(signum, stop.set)
-            except (NotImplementedError, RuntimeError):
+            except NotImplementedError:  # Windows event loops have no signal handlers
                 signal.signal(signum, lambda *_: loop.call_soon_threadsafe(stop.set))
         await Service(hoedan).run_until_stopped(stop)
 
     try:
         asyncio.run(main())
-    except OSError as exc:
+    except CannotListen as exc:
         texts = texts_for(settings.language)
         err.print(
             texts.plain("cli.cannot_listen", port=settings.port, reason=str(exc)), markup=False

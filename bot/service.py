@@ -32,6 +32,10 @@ MAX_BODY_BYTES = 1024 * 1024
 """Slack's own payloads stay far below this; anything bigger is refused before parsing."""
 
 
+class CannotListen(Exception):
+    """The web server could not take its port (in use, or not allowed)."""
+
+
 class Service:
     def __init__(self, hoedan: Hoedan, *, clock: Callable[[], datetime] = utcnow) -> None:
         self.hoedan = hoedan
@@ -86,7 +90,10 @@ class Service:
         self._runner = web.AppRunner(self.web_app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, settings.host, settings.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            raise CannotListen(str(exc)) from exc
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else settings.port
         self._dispatching = asyncio.ensure_future(self.dispatcher.run_forever(self._stop))
@@ -118,7 +125,7 @@ class Service:
         if self._runner is not None:
             await self._runner.cleanup()
         if self.slack is not None:
-            await self.slack.close()
+            await self.slack.drain()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self._stop.set()

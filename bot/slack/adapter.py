@@ -222,9 +222,6 @@ class SlackAdapter:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
-    async def close(self) -> None:
-        await self.drain()
-
 
 def _event_parts(
     body: Mapping[str, Any], context: AsyncBoltContext

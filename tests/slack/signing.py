@@ -24,6 +24,8 @@ from tests.slack.fake_slack import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEA
 
 JsonDict = dict[str, Any]
 
+FORM = "application/x-www-form-urlencoded"
+
 SIGNING_SECRET = "8f742231b10e8888abcd99yyyzzz85a5"  # noqa: S105  (a test secret)
 VERIFICATION_TOKEN = "Jhj5dZrVaK7ZwHHjRyZWjbDl"  # noqa: S105  (Slack's deprecated body token)
 DEFAULT_USER_ID = "U0001"
@@ -227,32 +229,9 @@ def command_payload(
     }
 
 
-def command_body(
-    text: str,
-    *,
-    user_id: str = DEFAULT_USER_ID,
-    user_name: str = DEFAULT_USER_NAME,
-    channel_id: str = DEFAULT_CHANNEL_ID,
-    channel_name: str = DEFAULT_CHANNEL_NAME,
-    command: str = "/hoedan",
-    trigger_id: str | None = None,
-    team_id: str = TEAM_ID,
-    response_url: str | None = None,
-) -> str:
+def command_body(text: str, **fields: Unpack[CommandFields]) -> str:
     """The form-encoded body of a slash command POST (see :func:`command_payload`)."""
-    return urlencode(
-        command_payload(
-            text,
-            user_id=user_id,
-            user_name=user_name,
-            channel_id=channel_id,
-            channel_name=channel_name,
-            command=command,
-            trigger_id=trigger_id,
-            team_id=team_id,
-            response_url=response_url,
-        )
-    )
+    return urlencode(command_payload(text, **fields))
 
 
 # ---------------------------------------------------------------------- interactivity
@@ -531,13 +510,9 @@ async def post_command(
     **fields: Unpack[CommandFields],
 ) -> tuple[int, str]:
     """POST a slash command as Slack does; ``fields`` as for :func:`command_payload`."""
+    body = command_body(text, **fields)
     return await post_signed(
-        session,
-        url,
-        command_body(text, **fields),
-        content_type="application/x-www-form-urlencoded",
-        timestamp=timestamp,
-        secret=secret,
+        session, url, body, content_type=FORM, timestamp=timestamp, secret=secret
     )
 
 
@@ -550,11 +525,7 @@ async def post_interaction(
     secret: str = SIGNING_SECRET,
 ) -> tuple[int, str]:
     """POST an interaction payload (block action, submission, shortcut) as Slack does."""
+    body = interaction_body(payload)
     return await post_signed(
-        session,
-        url,
-        interaction_body(payload),
-        content_type="application/x-www-form-urlencoded",
-        timestamp=timestamp,
-        secret=secret,
+        session, url, body, content_type=FORM, timestamp=timestamp, secret=secret
     )

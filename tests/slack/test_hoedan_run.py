@@ -53,27 +53,35 @@ def environment(tmp_path: Path, **variables: str) -> dict[str, str]:
     return env
 
 
-async def test_hoedan_run_serves_slack_over_http_and_stops_cleanly(
-    tmp_path: Path, slack: FakeSlack
-) -> None:
-    port = free_port()
-    env = environment(
+def slack_environment(tmp_path: Path, slack: FakeSlack, port: int) -> dict[str, str]:
+    return environment(
         tmp_path,
         SLACK_BOT_TOKEN=RUN_TOKEN,
         SLACK_SIGNING_SECRET=SIGNING_SECRET,
         SLACK_API_URL=slack.api_url,
         PORT=str(port),
         HOEDAN_HOST="127.0.0.1",
-        HOEDAN_LOG_LEVEL="DEBUG",
     )
-    process = await asyncio.create_subprocess_exec(
+
+
+async def start_hoedan(tmp_path: Path, env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         str(HOEDAN),
         "run",
         cwd=tmp_path,
         env=env,
+        stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def test_hoedan_run_serves_slack_over_http_and_stops_cleanly(
+    tmp_path: Path, slack: FakeSlack
+) -> None:
+    port = free_port()
+    env = {**slack_environment(tmp_path, slack, port), "HOEDAN_LOG_LEVEL": "DEBUG"}
+    process = await start_hoedan(tmp_path, env)
     try:
         async with aiohttp.ClientSession() as http:
             await wait_healthy(http, f"http://127.0.0.1:{port}/healthz", process)
@@ -100,15 +108,7 @@ async def test_hoedan_run_serves_slack_over_http_and_stops_cleanly(
 
 async def test_hoedan_run_names_missing_slack_settings(tmp_path: Path) -> None:
     env = environment(tmp_path, SLACK_BOT_TOKEN=LONE_TOKEN)
-    process = await asyncio.create_subprocess_exec(
-        str(HOEDAN),
-        "run",
-        cwd=tmp_path,
-        env=env,
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_hoedan(tmp_path, env)
     _stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
 
     assert process.returncode == 2
@@ -116,3 +116,16 @@ async def test_hoedan_run_names_missing_slack_settings(tmp_path: Path) -> None:
     assert "SLACK_SIGNING_SECRET" in text
     assert "SLACK_APP_TOKEN" in text
     assert LONE_TOKEN not in text
+
+
+async def test_a_taken_port_is_named_in_dutch(tmp_path: Path, slack: FakeSlack) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        env = slack_environment(tmp_path, slack, port)
+        process = await start_hoedan(tmp_path, env)
+        _stdout, stderr = await asyncio.wait_for(process.communicate(), 60)
+
+    assert process.returncode == 1
+    assert f"Hoedan kan niet luisteren op poort {port}" in stderr.decode()

@@ -15,6 +15,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from storage.sqlite_connection import one_trip_creator
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 """How long a SQLite writer waits for another before giving up; generous so users never see it."""
 
@@ -113,9 +115,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def create_async_db_engine(urls: DatabaseUrls) -> AsyncEngine:
     """The engine the running app uses."""
-    engine = create_async_engine(urls.async_url, pool_pre_ping=not urls.is_sqlite)
-    if urls.is_sqlite:
-        _configure_sqlite(engine.sync_engine)
+    if not urls.is_sqlite:
+        return create_async_engine(urls.async_url, pool_pre_ping=True)
+    engine = create_async_engine(urls.async_url, async_creator=one_trip_creator(urls.async_url))
+    _configure_sqlite(engine.sync_engine)
     return engine
 
 

@@ -60,6 +60,7 @@ async def ask(
         region_id=ctx.member.region_id,
         space_id=ctx.space_id,
         source_ref=source_ref,
+        thread_ref=thread_ref,
         created_at=ctx.now,
     )
     region = await ctx.tx.regions.get(ctx.member.region_id) if ctx.member.region_id else None
@@ -70,7 +71,6 @@ async def ask(
         parts.append(Note(text=ctx.texts.render("question.no_region_hint")))
     body = Message(parts=tuple(parts))
     if thread_ref is not None:
-        question.thread_ref = thread_ref
         ctx.post(body, thread_ref=thread_ref)
     else:
         ctx.reply(body)

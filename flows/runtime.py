@@ -51,6 +51,8 @@ class Runtime:
     def __init__(self, store: Store, config: FlowConfig) -> None:
         self.store = store
         self.config = config
+        self._network: Network | None = None
+        """The configured network once it is known to be stored; it never changes identity."""
 
     def texts_for_member(self, member: Member) -> Texts:
         if member.locale and member.locale.lower().startswith("en"):
@@ -97,10 +99,26 @@ class Runtime:
             now=now,
         )
 
-    async def _enter(self, tx: Transaction, event: InboundEvent) -> tuple[Network, Member, Space]:
-        network = await tx.networks.get_or_create(
+    async def _network_in(self, tx: Transaction) -> Network:
+        """The network row, looked up once per process instead of once per event.
+
+        Only a network found in the database is remembered (one created in this transaction
+        could still be rolled back), and it is taken out of its session, so that a rollback
+        there cannot expire the copy every later event shares. Flows only read it.
+        """
+        if self._network is not None:
+            return self._network
+        network = await tx.networks.by_slug(self.config.network_slug)
+        if network is not None:
+            tx.session.expunge(network)
+            self._network = network
+            return network
+        return await tx.networks.get_or_create(
             slug=self.config.network_slug, name=self.config.network_name
         )
+
+    async def _enter(self, tx: Transaction, event: InboundEvent) -> tuple[Network, Member, Space]:
+        network = await self._network_in(tx)
         assert network.id is not None
         member = await tx.members.get_or_create(
             network_id=network.id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,6 +14,9 @@ from storage.types import utcnow
 
 NAME_CHARS = 255
 """The width of name columns; platforms may send longer names, which are cut to fit."""
+
+LAST_SEEN_PRECISION = timedelta(minutes=10)
+"""``last_seen_at`` is kept to within this, so a busy member does not cost a write per message."""
 
 
 def name_key(display_name: str) -> str:
@@ -52,7 +57,8 @@ class MemberRepository:
             self._session.add(member)
             await self._session.flush()
             return member
-        member.last_seen_at = now
+        if now - member.last_seen_at >= LAST_SEEN_PRECISION:
+            member.last_seen_at = now
         if display_name and member.display_name != display_name:
             member.display_name = display_name
             member.name_key = name_key(display_name)

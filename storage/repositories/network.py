@@ -23,8 +23,11 @@ class NetworkRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
+    async def by_slug(self, slug: str) -> Network | None:
+        return (await self._session.exec(select(Network).where(Network.slug == slug))).first()
+
     async def get_or_create(self, *, slug: str, name: str) -> Network:
-        network = (await self._session.exec(select(Network).where(Network.slug == slug))).first()
+        network = await self.by_slug(slug)
         if network is None:
             network = Network(slug=slug, name=name)
             self._session.add(network)

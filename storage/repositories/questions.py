@@ -39,6 +39,7 @@ class QuestionRepository:
         region_id: int | None,
         space_id: int | None,
         source_ref: str | None = None,
+        thread_ref: str | None = None,
         created_at: datetime,
     ) -> Question:
         """Store a new question under the network's next number."""
@@ -50,6 +51,7 @@ class QuestionRepository:
             region_id=region_id,
             space_id=space_id,
             source_ref=source_ref,
+            thread_ref=thread_ref,
             text=text,
             search_terms=search_document(text),
             created_at=created_at,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from storage.enums import Platform, Role, SpaceKind
-from storage.repositories.members import NAME_CHARS
+from storage.repositories.members import LAST_SEEN_PRECISION, NAME_CHARS
 from storage.store import Store
+from storage.types import utcnow
+
+LAST_SEEN_PRECISION_MINUTES = int(LAST_SEEN_PRECISION.total_seconds() // 60)
 
 
 async def test_a_platform_name_longer_than_the_column_is_cut_visibly(store: Store) -> None:
@@ -63,3 +68,30 @@ async def test_a_region_name_whose_folded_form_is_longer_still_fits(store: Store
 
     async with store.transaction() as tx:
         assert (await tx.regions.by_name(network_id=network.id, name=name)) == region
+
+
+async def test_last_seen_is_written_only_when_it_has_gone_stale(store: Store) -> None:
+    """A busy member costs no write per message; an absent one is still dated correctly."""
+
+    async def seen_after(minutes_ago: int) -> timedelta:
+        async with store.transaction() as tx:
+            member = await tx.members.by_external_id(platform=Platform.SLACK, external_id="U9")
+            assert member is not None
+            member.last_seen_at = earlier = utcnow() - timedelta(minutes=minutes_ago)
+        async with store.transaction() as tx:
+            again = await tx.members.get_or_create(
+                network_id=network_id, platform=Platform.SLACK, external_id="U9", display_name="B"
+            )
+        assert again.last_seen_at >= earlier
+        return again.last_seen_at - earlier
+
+    async with store.transaction() as tx:
+        network = await tx.networks.get_or_create(slug="n", name="N")
+        assert network.id is not None
+        network_id = network.id
+        await tx.members.get_or_create(
+            network_id=network_id, platform=Platform.SLACK, external_id="U9", display_name="B"
+        )
+
+    assert await seen_after(LAST_SEEN_PRECISION_MINUTES - 1) == timedelta(0)
+    assert await seen_after(LAST_SEEN_PRECISION_MINUTES + 1) > timedelta(minutes=10)

@@ -15,6 +15,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.database import DatabaseUrls, create_async_db_engine
 from storage.repositories.delivery import InboundRepository, OutboxRepository
 from storage.repositories.flows import FlowRepository
+from storage.repositories.knowledge import KnowledgeRepository
+from storage.repositories.matching import MatchRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.network import NetworkRepository, RegionRepository, SpaceRepository
 from storage.repositories.questions import QuestionRepository
@@ -30,6 +32,8 @@ class Transaction:
     spaces: SpaceRepository
     members: MemberRepository
     questions: QuestionRepository
+    matches: MatchRepository
+    knowledge: KnowledgeRepository
     inbound: InboundRepository
     outbox: OutboxRepository
     flows: FlowRepository
@@ -82,6 +86,8 @@ class Store:
                 spaces=SpaceRepository(session),
                 members=MemberRepository(session),
                 questions=QuestionRepository(session),
+                matches=MatchRepository(session),
+                knowledge=KnowledgeRepository(session),
                 inbound=InboundRepository(session),
                 outbox=OutboxRepository(session),
                 flows=FlowRepository(session),

@@ -1,7 +1,7 @@
 """All tables of Hoedan's domain; importing this package registers them on ``SQLModel.metadata``."""
 
 from storage.models.delivery import FlowInstance, InboundDelivery, OutboxMessage
-from storage.models.exchange import Answer, Outcome, Question, QuestionTheme
+from storage.models.exchange import Answer, Invitation, Outcome, Question, QuestionTheme
 from storage.models.house_rules import (
     HouseRuleAcknowledgement,
     HouseRuleObjection,
@@ -36,6 +36,7 @@ __all__ = [
     "HouseRuleSet",
     "HouseRuleVersion",
     "InboundDelivery",
+    "Invitation",
     "IntervisionContribution",
     "IntervisionParticipant",
     "IntervisionSession",

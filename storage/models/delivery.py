@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, String, Text
+from sqlalchemy import JSON, Index, String, Text
 from sqlmodel import Field, SQLModel
 
 from storage.enums import DeliveryKind, OutboxStatus, Platform
@@ -26,6 +26,7 @@ class OutboxMessage(SQLModel, table=True):
     """A message waiting to be (or already) delivered; the idempotency key makes it post once."""
 
     __tablename__ = "outbox_message"
+    __table_args__ = (Index("ix_outbox_message_posted", "platform", "channel_ref", "external_ref"),)
 
     id: int | None = Field(default=None, primary_key=True)
     idempotency_key: str = Field(max_length=255, unique=True)
@@ -40,6 +41,11 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime, index=True)
     last_error: str | None = Field(default=None, sa_type=Text)
     external_ref: str | None = Field(default=None, max_length=255)
+    subject: str | None = Field(
+        default=None,
+        max_length=80,
+        description='what the message is about ("question:12"), so replies to it can be placed',
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
 

@@ -55,6 +55,9 @@ class Answer(SQLModel, table=True):
     text: str = Field(sa_type=Text)
     link: str | None = Field(default=None, max_length=2000)
     helpful: bool = Field(default=False)
+    source_ref: str | None = Field(
+        default=None, max_length=255, description="platform id of the message it came from"
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
@@ -65,4 +68,12 @@ class Outcome(SQLModel, table=True):
     question_id: int = Field(foreign_key="question.id", index=True)
     member_id: int = Field(foreign_key="member.id")
     text: str = Field(sa_type=Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class Invitation(SQLModel, table=True):
+    """A member asked to help with a question because they answered a similar one; once only."""
+
+    question_id: int = Field(foreign_key="question.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -77,6 +77,9 @@ class Member(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     last_seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
     erased_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    invitations_off: bool = Field(
+        default=False, description="no invitations to help with similar questions"
+    )
 
 
 class RoleChange(SQLModel, table=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from flows import exchange, home, membership, regions
+from flows import answers, browse, exchange, home, invitations, membership, regions, sources
 from flows.context import Context
 from flows.errors import UserError
 from flows.events import (
@@ -19,10 +19,13 @@ from flows.events import (
     HomeOpened,
     InboundEvent,
     MemberJoined,
+    MessageDeleted,
+    MessageEdited,
     MessageEvent,
 )
 from flows.grammar import AskedQuestion, CommandName, Empty, Known, Unknown, parse
 from flows.messages import Heading, ItemList, Message, Note
+from flows.question_refs import ANSWER_FORM_OPEN, SHOW
 from flows.texts import user
 
 CommandHandler = Callable[[Context, str], Awaitable[None]]
@@ -32,15 +35,15 @@ async def _help(ctx: Context, _args: str) -> None:
     ctx.reply(help_message(ctx))
 
 
-async def _list(ctx: Context, _args: str) -> None:
-    await exchange.list_open(ctx)
-
-
 COMMANDS: dict[CommandName, CommandHandler] = {
     CommandName.HELP: _help,
     CommandName.ASK: exchange.ask,
-    CommandName.SEARCH: exchange.search,
-    CommandName.LIST: _list,
+    CommandName.ANSWER: answers.answer_command,
+    CommandName.OUTCOME: answers.outcome_command,
+    CommandName.LIST: browse.list_open,
+    CommandName.SHOW: browse.show,
+    CommandName.SEARCH: browse.search,
+    CommandName.INVITATIONS: invitations.invitations_command,
     CommandName.REGION: regions.region_command,
     CommandName.ROLE: membership.role_command,
 }
@@ -83,18 +86,28 @@ async def on_command(ctx: Context, event: CommandEvent) -> None:
 def wants(event: InboundEvent) -> bool:
     """Whether an event can matter to any flow; the rest is ignored before any database work.
 
-    Most channel messages are ordinary conversation. Only messages that carry #hoedan do
-    something today; a flow that needs more messages (a thread it follows, a session it records)
-    widens this check.
+    Most channel messages are ordinary conversation. Messages that carry #hoedan or #zodan do
+    something, and edits or deletions of messages that carried them; a flow that needs more
+    messages (a thread it follows, a session it records) widens this check.
     """
     if isinstance(event, MessageEvent):
-        return exchange.contains_hashtag(event.text)
+        return sources.concerns_exchange(event.text)
+    if isinstance(event, MessageEdited):
+        return sources.concerns_exchange(event.text) or sources.concerns_exchange(
+            event.previous_text
+        )
+    if isinstance(event, MessageDeleted):
+        return sources.concerns_exchange(event.previous_text)
     return True
 
 
 async def on_message(ctx: Context, event: MessageEvent) -> None:
-    """A channel message: ``#hoedan`` in it makes it a question, answered in its thread."""
-    if exchange.contains_hashtag(event.text):
+    """A channel message: #zodan in a question's thread answers it; #hoedan asks a question."""
+    if answers.contains_zodan(event.text) and (
+        event.place.thread_ref is not None or not exchange.contains_hashtag(event.text)
+    ):
+        await answers.thread_reply(ctx, event)
+    elif exchange.contains_hashtag(event.text):
         await exchange.ask(
             ctx,
             exchange.without_hashtag(event.text),
@@ -111,7 +124,7 @@ async def _help_button(ctx: Context, _action: str, _value: str) -> None:
 
 
 async def _list_button(ctx: Context, _action: str, _value: str) -> None:
-    await exchange.list_open(ctx)
+    await browse.list_open(ctx)
 
 
 ACTIONS: dict[str, ActionHandler] = {
@@ -119,6 +132,12 @@ ACTIONS: dict[str, ActionHandler] = {
     regions.CREATE: regions.region_button,
     regions.CHOOSE: regions.open_region_form,
     exchange.OPEN_FORM: exchange.open_question_form,
+    exchange.THEMES_FORM_OPEN: exchange.open_themes_form,
+    SHOW: browse.show_button_pressed,
+    ANSWER_FORM_OPEN: answers.open_form,
+    answers.HELPFUL: answers.helpful,
+    answers.OUTCOME_FORM_OPEN: answers.open_outcome_form,
+    invitations.OFF: invitations.switch_off,
     home.SHOW_HELP: _help_button,
     home.LIST_QUESTIONS: _list_button,
 }
@@ -139,6 +158,9 @@ FormHandler = Callable[[Context, dict[str, FormValue]], Awaitable[None]]
 FORMS: dict[str, FormHandler] = {
     regions.FORM: regions.region_form,
     exchange.FORM: exchange.question_form,
+    exchange.THEMES_FORM: exchange.themes_form,
+    answers.FORM: answers.answer_form,
+    answers.OUTCOME_FORM: answers.outcome_form,
 }
 
 

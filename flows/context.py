@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flows.config import FlowConfig
-from flows.events import InboundEvent
+from flows.events import FormSubmitted, InboundEvent
 from flows.messages import Form, Message, Paragraph
 from flows.outbound import Home, Outbound, Privately, ToMember, ToSpace
 from flows.texts import Texts
@@ -41,6 +41,11 @@ class Context:
         return _id(self.network.id)
 
     @property
+    def form_context(self) -> str:
+        """What a form carried from where it was opened (for example the question number)."""
+        return self.event.context if isinstance(self.event, FormSubmitted) else ""
+
+    @property
     def member_id(self) -> int:
         return _id(self.member.id)
 
@@ -58,12 +63,14 @@ class Context:
         """Reply with one catalogue text."""
         self.reply(Message(parts=(Paragraph(text=self.texts.render(key, **values)),)))
 
-    def post(self, message: Message, *, thread_ref: str | None = None) -> None:
+    def post(
+        self, message: Message, *, thread_ref: str | None = None, subject: str | None = None
+    ) -> None:
         """Say something everyone in the space sees."""
-        self.outbound.append(Outbound(ToSpace(self.space_id, thread_ref), message))
+        self.outbound.append(Outbound(ToSpace(self.space_id, thread_ref), message, subject))
 
-    def direct(self, member: Member, message: Message) -> None:
-        self.outbound.append(Outbound(ToMember(_id(member.id)), message))
+    def direct(self, member: Member, message: Message, *, subject: str | None = None) -> None:
+        self.outbound.append(Outbound(ToMember(_id(member.id)), message, subject))
 
     def show_home(self, message: Message) -> None:
         """Replace the acting member's personal overview page."""

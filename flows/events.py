@@ -66,6 +66,23 @@ class MessageEvent(_Inbound):
 
 
 @dataclass(frozen=True, kw_only=True)
+class MessageEdited(_Inbound):
+    """A message Hoedan may know was changed; ``previous_text`` is what it said before."""
+
+    message_ref: str
+    text: str
+    previous_text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MessageDeleted(_Inbound):
+    """A message Hoedan may know was removed."""
+
+    message_ref: str
+    previous_text: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
 class ActionEvent(_Inbound):
     """A button pressed, or a shortcut chosen (on a message: ``message_ref`` and ``text``)."""
 
@@ -96,7 +113,16 @@ class HomeOpened(_Inbound):
     """A member opened their personal overview (Slack's App Home tab)."""
 
 
-InboundEvent = CommandEvent | MessageEvent | ActionEvent | FormSubmitted | MemberJoined | HomeOpened
+InboundEvent = (
+    CommandEvent
+    | MessageEvent
+    | MessageEdited
+    | MessageDeleted
+    | ActionEvent
+    | FormSubmitted
+    | MemberJoined
+    | HomeOpened
+)
 
 
 @dataclass(frozen=True)

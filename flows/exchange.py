@@ -1,25 +1,43 @@
-"""The #hoedan exchange: asking, listing and finding questions."""
+"""The #hoedan exchange, asking side: capturing a question, its themes, and what it resembles.
+
+A new question is stored with the asker's region and suggested themes, indexed for matching,
+and answered with its number, up to three similar earlier questions (answered ones from other
+regions first), and where possible an invitation to members who answered similar questions.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
+from flows import invitations, themes
 from flows.context import Context
 from flows.errors import UserError
 from flows.events import FormValue
-from flows.messages import Form, Heading, ItemList, LongText, Message, Note, Paragraph
-from flows.text import RichText, ours, shorten, theirs
+from flows.messages import (
+    Button,
+    Choice,
+    Form,
+    ItemList,
+    LongText,
+    Message,
+    Note,
+    Option,
+    Paragraph,
+)
+from flows.question_refs import answer_button, number_from, show_button, subject
+from flows.text import RichText, join, ours, shorten, theirs
 from flows.texts import user
-from storage.repositories.questions import QuestionView
+from storage.enums import QuestionStatus
+from storage.models import Question
+from storage.repositories.matching import Match
 
 MAX_QUESTION_CHARS = 4000
 """Long enough for context and a link, short enough to read in a chat and fit a Slack section."""
 
 DUPLICATE_WINDOW = timedelta(days=1)
-LIST_LIMIT = 15
-SEARCH_LIMIT = 10
 PREVIEW_CHARS = 140
+SIMILAR_SHOWN = 3
 
 HASHTAG = re.compile(r"(?<![\w#/@])#hoedan\b", re.IGNORECASE)
 
@@ -28,6 +46,8 @@ OPEN_FORM = "question.open_form"
 FORM = "question.form"
 SAVE_MESSAGE = "question.save_message"
 """The action behind "Bewaar als #hoedan" on an existing message."""
+THEMES_FORM_OPEN = "question.themes"
+THEMES_FORM = "question.themes_form"
 
 
 def contains_hashtag(text: str) -> bool:
@@ -41,7 +61,7 @@ def without_hashtag(text: str) -> str:
 async def ask(
     ctx: Context, text: str, *, source_ref: str | None = None, thread_ref: str | None = None
 ) -> None:
-    """Store a question and confirm its number; in a thread when it came from a channel message."""
+    """Store a question and confirm it; in a thread when it came from a channel message."""
     question_text = text.strip()
     if not question_text:
         raise UserError("question.empty")
@@ -63,17 +83,84 @@ async def ask(
         thread_ref=thread_ref,
         created_at=ctx.now,
     )
-    region = await ctx.tx.regions.get(ctx.member.region_id) if ctx.member.region_id else None
-    parts: list[Paragraph | Note] = [
-        Paragraph(text=ctx.texts.render("question.stored", number=question.number))
-    ]
-    if region is None:
-        parts.append(Note(text=ctx.texts.render("question.no_region_hint")))
-    body = Message(parts=tuple(parts))
+    assert question.id is not None
+    suggested = themes.suggest(question_text)
+    await ctx.tx.questions.set_themes(question.id, suggested)
+    await ctx.tx.matches.index(question.id)
+    similar = await ctx.tx.matches.similar(
+        network_id=ctx.network_id,
+        text=question_text,
+        limit=SIMILAR_SHOWN,
+        exclude_id=question.id,
+        region_id=ctx.member.region_id,
+    )
+    helpers = await invitations.invite_helpers(ctx, question, similar)
+    confirmation = await _confirmation(ctx, question, suggested, similar, helpers)
     if thread_ref is not None:
-        ctx.post(body, thread_ref=thread_ref)
+        ctx.post(confirmation, thread_ref=thread_ref, subject=subject(question))
     else:
-        ctx.reply(body)
+        ctx.reply(confirmation)
+
+
+async def _confirmation(
+    ctx: Context,
+    question: Question,
+    theme_ids: tuple[str, ...],
+    similar: list[Match],
+    helper_regions: list[str],
+) -> Message:
+    parts: list[Paragraph | Note | ItemList] = [
+        Paragraph(text=ctx.texts.render("question.stored", number=question.number)),
+        Note(text=theme_line(ctx, theme_ids)),
+    ]
+    if ctx.member.region_id is None:
+        parts.append(Note(text=ctx.texts.render("question.no_region_hint")))
+    if similar:
+        parts.append(Paragraph(text=ctx.texts.render("question.similar", count=len(similar))))
+        parts.append(ItemList(items=tuple(match_line(ctx, match) for match in similar)))
+    if helper_regions:
+        parts.append(
+            Note(
+                text=ctx.texts.render(
+                    "question.invited",
+                    regions=user(", ".join(helper_regions)),
+                    count=len(helper_regions),
+                )
+            )
+        )
+    buttons = (
+        [answer_button(ctx, question)] if ctx.event.place.thread_ref or question.thread_ref else []
+    )
+    buttons += [show_button(ctx, match.question.number) for match in similar]
+    buttons.append(
+        Button(
+            label=ctx.texts.render("question.themes_button"),
+            action=THEMES_FORM_OPEN,
+            value=str(question.number),
+        )
+    )
+    return Message(parts=tuple(parts), buttons=tuple(buttons))
+
+
+def theme_line(ctx: Context, theme_ids: tuple[str, ...]) -> RichText:
+    if not theme_ids:
+        return ctx.texts.render("question.no_themes")
+    names = ", ".join(themes.label(theme, ctx.texts.language) for theme in theme_ids)
+    return ctx.texts.render("question.themes", themes=names)
+
+
+def match_line(ctx: Context, match: Match) -> RichText:
+    where = match.region_name or ctx.texts.plain("question.unknown_region")
+    state = ctx.texts.plain("question.answered" if match.answered else "question.unanswered")
+    return join(
+        (
+            ours(f"*#{match.question.number}*  "),
+            theirs(shorten(match.question.text, PREVIEW_CHARS)),
+            ours("  — "),
+            theirs(where),
+            ours(f", {state}"),
+        )
+    )
 
 
 async def open_question_form(ctx: Context, _action: str = "", _value: str = "") -> None:
@@ -111,50 +198,63 @@ async def save_message(ctx: Context, message_ref: str | None, text: str) -> None
     )
 
 
-def _line(view: QuestionView) -> RichText:
-    who = view.asker_name if view.region_name is None else f"{view.asker_name}, {view.region_name}"
-    return (
-        ours(f"*#{view.question.number}*  ")
-        + theirs(shorten(view.question.text, PREVIEW_CHARS))
-        + ours("  — ")
-        + theirs(who)
+async def find(ctx: Context, value: str) -> Question:
+    """The question a member refers to by number; withdrawn ones do not exist for them."""
+    number = number_from(value)
+    if number is None:
+        raise UserError("question.which")
+    question = await ctx.tx.questions.by_number(network_id=ctx.network_id, number=number)
+    if question is None or question.status == QuestionStatus.WITHDRAWN:
+        raise UserError("question.unknown", number=number)
+    return question
+
+
+async def own_question(ctx: Context, value: str) -> Question:
+    """Like :func:`find`, for what only the asker may do."""
+    question = await find(ctx, value)
+    if question.asker_id != ctx.member_id:
+        raise UserError("question.not_yours", number=question.number)
+    return question
+
+
+async def open_themes_form(ctx: Context, _action: str, value: str) -> None:
+    question = await own_question(ctx, value)
+    assert question.id is not None
+    current = await ctx.tx.questions.themes(question.id)
+    ctx.open_form(
+        Form(
+            form_id=THEMES_FORM,
+            title=ctx.texts.render("question.themes_form_title"),
+            submit_label=ctx.texts.render("question.themes_form_submit"),
+            context=str(question.number),
+            inputs=(
+                Choice(
+                    name="themes",
+                    label=ctx.texts.render("question.themes_form_label", number=question.number),
+                    options=tuple(
+                        Option(value=theme.id, label=ours(theme.label(ctx.texts.language)))
+                        for theme in themes.all_themes()
+                    ),
+                    multiple=True,
+                    initial=current,
+                    required=False,
+                ),
+            ),
+        )
     )
 
 
-async def list_open(ctx: Context) -> None:
-    views = await ctx.tx.questions.open_questions(network_id=ctx.network_id, limit=LIST_LIMIT)
-    if not views:
-        ctx.say("questions.none_open")
-        return
-    total = await ctx.tx.questions.count_open(network_id=ctx.network_id)
-    parts: list[Heading | ItemList | Note] = [
-        Heading(text=ctx.texts.render("questions.heading", count=total)),
-        ItemList(items=tuple(_line(view) for view in views)),
-    ]
-    if total > len(views):
-        parts.append(Note(text=ctx.texts.render("questions.more", count=total - len(views))))
-    ctx.reply(Message(parts=tuple(parts)))
-
-
-async def search(ctx: Context, words: str) -> None:
-    query = words.strip()
-    if not query:
-        raise UserError("search.empty")
-    views = await ctx.tx.questions.search(
-        network_id=ctx.network_id, query=query, limit=SEARCH_LIMIT
-    )
-    if not views:
-        ctx.say("search.none", query=user(shorten(query, 100)))
-        return
+async def themes_form(ctx: Context, values: dict[str, FormValue]) -> None:
+    question = await own_question(ctx, ctx.form_context)
+    assert question.id is not None
+    chosen = values.get("themes")
+    picked = themes.known([str(item) for item in chosen] if isinstance(chosen, list) else [])
+    await ctx.tx.questions.set_themes(question.id, picked)
     ctx.reply(
         Message(
             parts=(
-                Heading(
-                    text=ctx.texts.render(
-                        "search.heading", count=len(views), query=user(shorten(query, 100))
-                    )
-                ),
-                ItemList(items=tuple(_line(view) for view in views)),
+                Paragraph(text=ctx.texts.render("question.themes_changed", number=question.number)),
+                Note(text=theme_line(ctx, picked)),
             )
         )
     )

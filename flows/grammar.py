@@ -18,6 +18,9 @@ class CommandName(StrEnum):
     SEARCH = "zoek"
     LIST = "vragen"
     ANSWER = "zodan"
+    OUTCOME = "zodus"
+    SHOW = "bekijk"
+    INVITATIONS = "uitnodigingen"
     REGION = "regio"
     INTERVISION = "intervisie"
     HOUSE_RULES = "spelregels"
@@ -40,6 +43,10 @@ ALIASES: dict[str, CommandName] = {
     "questions": CommandName.LIST,
     "list": CommandName.LIST,
     "answer": CommandName.ANSWER,
+    "outcome": CommandName.OUTCOME,
+    "toon": CommandName.SHOW,
+    "show": CommandName.SHOW,
+    "invitations": CommandName.INVITATIONS,
     "region": CommandName.REGION,
     "intervision": CommandName.INTERVISION,
     "rules": CommandName.HOUSE_RULES,

@@ -116,8 +116,12 @@ class LongText(_Input):
 
 
 class Choice(_Input):
+    """Pick one option, or several when ``multiple``; ``initial`` holds the values chosen now."""
+
     kind: Literal["choice"] = "choice"
     options: tuple[Option, ...]
+    multiple: bool = False
+    initial: tuple[str, ...] = ()
 
 
 class MultiMember(_Input):

@@ -47,6 +47,8 @@ Target = ToSpace | ToMember | Privately | Home
 class Outbound:
     target: Target
     message: Message
+    subject: str | None = None
+    """What the message is about (``question:12``), so replies in its thread can be placed."""
 
 
 async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str) -> None:
@@ -68,6 +70,7 @@ async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str)
                 kind=DeliveryKind.DIRECT if isinstance(target, ToMember) else DeliveryKind.HOME,
                 payload=payload,
                 member_ref=member.external_id,
+                subject=item.subject,
             )
             continue
         space = await tx.spaces.get(target.space_id)
@@ -85,4 +88,5 @@ async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str)
             channel_ref=space.external_id,
             thread_ref=target.thread_ref,
             member_ref=member_ref,
+            subject=item.subject,
         )

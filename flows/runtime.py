@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows import commands
+from flows import commands, sources
 from flows.config import FlowConfig
 from flows.context import Context
 from flows.errors import UserError
@@ -24,6 +24,8 @@ from flows.events import (
     HomeOpened,
     InboundEvent,
     MemberJoined,
+    MessageDeleted,
+    MessageEdited,
     MessageEvent,
 )
 from flows.messages import Form, Message, Paragraph
@@ -181,6 +183,10 @@ async def _dispatch(ctx: Context, event: InboundEvent) -> None:
         await commands.on_command(ctx, event)
     elif isinstance(event, MessageEvent):
         await commands.on_message(ctx, event)
+    elif isinstance(event, MessageEdited):
+        await sources.on_edited(ctx, event)
+    elif isinstance(event, MessageDeleted):
+        await sources.on_deleted(ctx, event)
     elif isinstance(event, ActionEvent):
         await commands.on_action(ctx, event)
     elif isinstance(event, FormSubmitted):

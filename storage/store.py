@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.database import DatabaseUrls, create_async_db_engine
+from storage.repositories.answers import AnswerRepository
 from storage.repositories.delivery import InboundRepository, OutboxRepository
 from storage.repositories.flows import FlowRepository
 from storage.repositories.knowledge import KnowledgeRepository
@@ -32,6 +33,7 @@ class Transaction:
     spaces: SpaceRepository
     members: MemberRepository
     questions: QuestionRepository
+    answers: AnswerRepository
     matches: MatchRepository
     knowledge: KnowledgeRepository
     inbound: InboundRepository
@@ -86,6 +88,7 @@ class Store:
                 spaces=SpaceRepository(session),
                 members=MemberRepository(session),
                 questions=QuestionRepository(session),
+                answers=AnswerRepository(session),
                 matches=MatchRepository(session),
                 knowledge=KnowledgeRepository(session),
                 inbound=InboundRepository(session),

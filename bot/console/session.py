@@ -228,7 +228,9 @@ class ConsoleSession:
                 self._console.print(f"    [{index}] ", end="", style="bold magenta")
                 self._console.print(to_text(option.label))
         hint = None
-        if isinstance(current, Scale):
+        if isinstance(current, Choice) and current.multiple:
+            hint = "console.form_several"
+        elif isinstance(current, Scale):
             hint = "console.form_scale"
         elif isinstance(current, Checkbox):
             hint = "console.form_yes_no"
@@ -279,13 +281,11 @@ class ConsoleSession:
                 raise _InvalidAnswer("console.form_required")
             return None
         if isinstance(field_input, Choice):
-            options = field_input.options
-            if answer.isdigit() and 1 <= int(answer) <= len(options):
-                return options[int(answer) - 1].value
-            for option in options:
-                if name_key(option.label.plain) == name_key(answer):
-                    return option.value
-            raise _InvalidAnswer("console.bad_choice", count=len(options))
+            if field_input.multiple:
+                return [
+                    _option_value(field_input, part) for part in answer.split(",") if part.strip()
+                ]
+            return _option_value(field_input, answer)
         if isinstance(field_input, Scale):
             if answer.isdigit() and 1 <= int(answer) <= 5:
                 return int(answer)
@@ -324,3 +324,15 @@ class ConsoleSession:
         if message.thread_ref:
             return self._texts.plain("console.title.thread", channel=message.channel_ref)
         return self._texts.plain("console.title.channel", channel=message.channel_ref)
+
+
+def _option_value(choice: Choice, answer: str) -> str:
+    """An option picked by its number or its label."""
+    options = choice.options
+    answer = answer.strip()
+    if answer.isdigit() and 1 <= int(answer) <= len(options):
+        return options[int(answer) - 1].value
+    for option in options:
+        if name_key(option.label.plain) == name_key(answer):
+            return option.value
+    raise _InvalidAnswer("console.bad_choice", count=len(options))

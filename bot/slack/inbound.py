@@ -23,6 +23,8 @@ from flows.events import (
     InboundEvent,
     MemberJoined,
     Mention,
+    MessageDeleted,
+    MessageEdited,
     MessageEvent,
     Place,
 )
@@ -63,6 +65,8 @@ def _dict(value: object) -> Mapping[str, Any]:
 def user_id_of(body: Mapping[str, Any]) -> str | None:
     """Who acted, in any payload Slack sends (events, commands, interactions)."""
     event = _dict(body.get("event"))
+    if event.get("subtype") in EDIT_SUBTYPES:
+        return _author_of_edit(event)
     if event:
         return (
             _str(event.get("user"))
@@ -73,6 +77,16 @@ def user_id_of(body: Mapping[str, Any]) -> str | None:
     if isinstance(user, Mapping):
         return _str(user.get("id"))
     return _str(body.get("user_id"))
+
+
+EDIT_SUBTYPES = frozenset({"message_changed", "message_deleted"})
+
+
+def _author_of_edit(event: Mapping[str, Any]) -> str | None:
+    """Edits and deletions carry the author inside the message, not on the event."""
+    return _str(_dict(event.get("message")).get("user")) or _str(
+        _dict(event.get("previous_message")).get("user")
+    )
 
 
 def fallback_name(body: Mapping[str, Any]) -> str | None:
@@ -141,11 +155,13 @@ def command(body: Mapping[str, Any], actor: Actor) -> CommandEvent | None:
 
 def message(
     event: Mapping[str, Any], actor: Actor, *, event_id: str, bot_user_id: str | None
-) -> CommandEvent | MessageEvent | MemberJoined | None:
+) -> CommandEvent | MessageEvent | MessageEdited | MessageDeleted | MemberJoined | None:
     """A message Hoedan can see. In a DM with Hoedan it is a command; in a channel, a message."""
     subtype = event.get("subtype")
     channel = _str(event.get("channel"))
     ts = _str(event.get("ts"))
+    if channel is not None and subtype in EDIT_SUBTYPES:
+        return _edit(event, actor, channel, event_id=event_id, bot_user_id=bot_user_id)
     if channel is None or ts is None or event.get("bot_id") or event.get("hidden"):
         return None
     if subtype == "channel_join":
@@ -172,6 +188,49 @@ def message(
         text=converted.text,
         message_ref=ts,
         mentions=_mentions(converted.mentions),
+    )
+
+
+def _edit(
+    event: Mapping[str, Any],
+    actor: Actor,
+    channel: str,
+    *,
+    event_id: str,
+    bot_user_id: str | None,
+) -> MessageEdited | MessageDeleted | None:
+    """An edited or deleted message by a person (Hoedan's own and other bots' are left alone)."""
+    current, previous = _dict(event.get("message")), _dict(event.get("previous_message"))
+    author = _author_of_edit(event)
+    if author in (None, bot_user_id) or current.get("bot_id") or previous.get("bot_id"):
+        return None
+    before = previous.get("text")
+    previous_text = from_slack(before if isinstance(before, str) else "").text
+    thread = _str(current.get("thread_ts")) or _str(previous.get("thread_ts"))
+    if _str(current.get("thread_ts")) == _str(current.get("ts")):
+        thread = None
+    place = _place(channel, kind=_kind(event.get("channel_type"), channel), thread=thread)
+    if event.get("subtype") == "message_deleted":
+        deleted = _str(event.get("deleted_ts")) or _str(previous.get("ts"))
+        if deleted is None:
+            return None
+        return MessageDeleted(
+            actor=actor,
+            place=place,
+            delivery_id=event_id,
+            message_ref=deleted,
+            previous_text=previous_text,
+        )
+    edited, after = _str(current.get("ts")), current.get("text")
+    if edited is None or not isinstance(after, str):
+        return None
+    return MessageEdited(
+        actor=actor,
+        place=place,
+        delivery_id=event_id,
+        message_ref=edited,
+        text=from_slack(after).text,
+        previous_text=previous_text,
     )
 
 

@@ -31,6 +31,7 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     RadioButtonsElement,
     SectionBlock,
+    StaticMultiSelectElement,
     StaticSelectElement,
     UserMultiSelectElement,
 )
@@ -393,7 +394,14 @@ def _input_element(item: Input) -> InputInteractiveElement:
         options = [
             _option(option.value, option.label) for option in item.options[:MAX_SELECT_OPTIONS]
         ]
-        return StaticSelectElement(action_id=item.name, options=options)
+        chosen = [option for option in options if option.value in item.initial]
+        if item.multiple:
+            return StaticMultiSelectElement(
+                action_id=item.name, options=options, initial_options=chosen or None
+            )
+        return StaticSelectElement(
+            action_id=item.name, options=options, initial_option=chosen[0] if chosen else None
+        )
     if isinstance(item, MultiMember):
         return UserMultiSelectElement(action_id=item.name)
     if isinstance(item, Scale):
@@ -443,6 +451,12 @@ def _element_value(element: Mapping[str, Any]) -> tuple[bool, FormValue]:
         if kind == "radio_buttons" and value.isascii() and value.isdigit():
             return True, int(value)
         return True, value
+    if kind == "multi_static_select":
+        chosen = element.get("selected_options")
+        if not isinstance(chosen, list):
+            return True, []
+        picked = [option.get("value") for option in chosen if isinstance(option, Mapping)]
+        return True, [value for value in picked if isinstance(value, str)]
     if kind == "multi_users_select":
         users = element.get("selected_users")
         if not isinstance(users, list):

@@ -43,6 +43,7 @@ class OutboxRepository:
         thread_ref: str | None = None,
         member_ref: str | None = None,
         not_before: datetime | None = None,
+        subject: str | None = None,
     ) -> bool:
         """Queue a message; False when a message with this key was queued before."""
         now = utcnow()
@@ -54,6 +55,7 @@ class OutboxRepository:
             "channel_ref": channel_ref,
             "thread_ref": thread_ref,
             "member_ref": member_ref,
+            "subject": subject,
             "status": OutboxStatus.PENDING,
             "attempts": 0,
             "next_attempt_at": not_before or now,
@@ -77,6 +79,20 @@ class OutboxRepository:
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self._session.get(OutboxMessage, message_id)
+
+    async def subject_of_post(
+        self, *, platform: Platform, channel_ref: str, message_ref: str
+    ) -> str | None:
+        """What a delivered message was about, found from where it landed.
+
+        Deliverers record ``external_ref`` as ``<channel>:<message id>``; a reply in the thread
+        of that message can so be traced back to the question (or prompt) it was about.
+        """
+        statement = select(OutboxMessage.subject).where(
+            OutboxMessage.platform == platform,
+            OutboxMessage.external_ref == f"{channel_ref}:{message_ref}",
+        )
+        return (await self._session.exec(statement)).first()
 
     async def by_key(self, idempotency_key: str) -> OutboxMessage | None:
         statement = select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)

@@ -12,9 +12,11 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import Select
 
 from storage.enums import QuestionStatus
-from storage.models import Member, Question, Region
+from storage.models import Member, Question, QuestionTheme, Region
 from storage.repositories.network import NetworkRepository
 from storage.search import search_document, stems
+
+_UNCLOSED = (QuestionStatus.OPEN, QuestionStatus.ANSWERED)
 
 
 @dataclass(frozen=True)
@@ -75,32 +77,96 @@ class QuestionRepository:
         )
         return (await self._session.exec(statement)).first()
 
+    async def get(self, question_id: int) -> Question | None:
+        return await self._session.get(Question, question_id)
+
+    async def set_themes(self, question_id: int, themes: tuple[str, ...]) -> None:
+        """Replace the question's themes."""
+        current = await self._session.exec(
+            select(QuestionTheme).where(QuestionTheme.question_id == question_id)
+        )
+        for row in current.all():
+            await self._session.delete(row)
+        await self._session.flush()
+        for theme in themes:
+            self._session.add(QuestionTheme(question_id=question_id, theme=theme))
+        await self._session.flush()
+
+    async def themes(self, question_id: int) -> tuple[str, ...]:
+        statement = select(QuestionTheme.theme).where(QuestionTheme.question_id == question_id)
+        return tuple((await self._session.exec(statement)).all())
+
+    async def set_text(self, question: Question, text: str, *, now: datetime) -> None:
+        """New wording (an edited source message): the search terms follow."""
+        question.text = text
+        question.search_terms = search_document(text)
+        question.updated_at = now
+        await self._session.flush()
+
+    async def in_thread(self, *, space_id: int, thread_ref: str) -> Question | None:
+        """The question whose source message (or the bot's reply to it) starts this thread."""
+        statement = select(Question).where(
+            Question.space_id == space_id,
+            (col(Question.thread_ref) == thread_ref) | (col(Question.source_ref) == thread_ref),
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def by_source(self, *, space_id: int, source_ref: str) -> Question | None:
+        statement = select(Question).where(
+            Question.space_id == space_id, Question.source_ref == source_ref
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def in_space(self, space_id: int) -> list[int]:
+        statement = select(Question.id).where(Question.space_id == space_id)
+        return [qid for qid in (await self._session.exec(statement)).all() if qid is not None]
+
+    async def view(self, question_id: int) -> QuestionView | None:
+        statement = _view_query().where(Question.id == question_id)
+        row = (await self._session.exec(statement)).first()
+        return None if row is None else QuestionView(row[0], row[1], row[2])
+
     async def by_number(self, *, network_id: int, number: int) -> Question | None:
         statement = select(Question).where(
             Question.network_id == network_id, Question.number == number
         )
         return (await self._session.exec(statement)).first()
 
-    async def count_open(self, *, network_id: int, asker_id: int | None = None) -> int:
+    async def count_open(
+        self, *, network_id: int, asker_id: int | None = None, region_id: int | None = None
+    ) -> int:
         statement = select(func.count()).where(
-            Question.network_id == network_id, Question.status == QuestionStatus.OPEN
+            Question.network_id == network_id, col(Question.status).in_(_UNCLOSED)
         )
         if asker_id is not None:
             statement = statement.where(Question.asker_id == asker_id)
+        if region_id is not None:
+            statement = statement.where(Question.region_id == region_id)
         return int((await self._session.exec(statement)).one())
 
     async def open_questions(
-        self, *, network_id: int, limit: int, asker_id: int | None = None
+        self,
+        *,
+        network_id: int,
+        limit: int,
+        asker_id: int | None = None,
+        region_id: int | None = None,
     ) -> list[QuestionView]:
-        """Open questions, newest first; only one member's when ``asker_id`` is given."""
+        """Questions not closed yet (answered ones too: the asker has not said it helped).
+
+        Newest first; only one member's when ``asker_id`` is given, one region's with
+        ``region_id``.
+        """
         statement = (
             _view_query()
-            .where(Question.network_id == network_id, Question.status == QuestionStatus.OPEN)
+            .where(Question.network_id == network_id, col(Question.status).in_(_UNCLOSED))
             .order_by(col(Question.number).desc())
             .limit(limit)
         )
         if asker_id is not None:
             statement = statement.where(Question.asker_id == asker_id)
+        if region_id is not None:
+            statement = statement.where(Question.region_id == region_id)
         rows = (await self._session.exec(statement)).all()
         return [QuestionView(q, asker, region) for q, asker, region in rows]
 

@@ -31,6 +31,9 @@ def test_version(run_hoedan: RunHoedan) -> None:
     assert result.stdout.startswith("hoedan ")
 
 
+MIGRATIONS = Path(__file__).resolve().parents[2] / "storage" / "migrations" / "versions"
+
+
 def test_db_upgrade_then_status_reports_the_newest_revision(run_hoedan: RunHoedan) -> None:
     before = run_hoedan([], "db", "status")
     upgrade = run_hoedan([], "db", "upgrade")
@@ -38,8 +41,9 @@ def test_db_upgrade_then_status_reports_the_newest_revision(run_hoedan: RunHoeda
 
     assert "versie leeg" in before.stdout
     assert upgrade.returncode == 0, upgrade.stderr
-    assert "Database bijgewerkt tot versie 0001" in upgrade.stdout
-    assert "versie 0001, nieuwste 0001" in after.stdout
+    newest = sorted(path.name[:4] for path in MIGRATIONS.glob("[0-9][0-9][0-9][0-9]_*.py"))[-1]
+    assert f"Database bijgewerkt tot versie {newest}" in upgrade.stdout
+    assert f"versie {newest}, nieuwste {newest}" in after.stdout
 
 
 def test_an_unreachable_database_is_one_clear_line(run_hoedan: RunHoedan, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ TWO_REGIONS = [
     ":in zuid-limburg",
     "/hoedan regio Zuid-Limburg",
     "/hoedan Hoe meten we onze gezamenlijke resultaten?",
-    "/hoedan vragen",
+    "/hoedan vragen alle",
     "/hoedan zoek inwoners betrekken",
 ]
 
@@ -33,7 +33,7 @@ def test_two_members_of_two_regions_ask_list_and_search(run_hoedan: RunHoedan) -
     assert "Traceback" not in run.stdout + run.stderr
     assert "bewaard als #1" in run.stdout
     assert "bewaard als #2" in run.stdout
-    listing = _reply_after(run.stdout, "/hoedan vragen")
+    listing = _reply_after(run.stdout, "/hoedan vragen alle")
     assert "Open vragen (2)" in listing
     assert "#1  Hoe betrekken we inwoners bij het regioplan?  — Anna, Twente" in listing
     assert "#2  Hoe meten we onze gezamenlijke resultaten?  — Bram, Zuid-Limburg" in listing

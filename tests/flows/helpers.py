@@ -156,7 +156,9 @@ class Chat:
             )
         )
 
-    async def submit(self, who: str, form_id: str, values: dict[str, FormValue]) -> Said:
+    async def submit(
+        self, who: str, form_id: str, values: dict[str, FormValue], *, context: str = ""
+    ) -> Said:
         return await self.send(
             FormSubmitted(
                 actor=self.actor(who),
@@ -164,6 +166,7 @@ class Chat:
                 delivery_id=self._delivery(None),
                 form_id=form_id,
                 values=values,
+                context=context,
             )
         )
 

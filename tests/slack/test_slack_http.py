@@ -10,7 +10,7 @@ from slack_sdk.models.blocks import Block
 from sqlmodel import select
 
 from bot.slack.render import MAX_MESSAGE_BLOCKS, MAX_SECTION_CHARS
-from storage.enums import OutboxStatus
+from storage.enums import OutboxStatus, QuestionStatus
 from storage.models import InboundDelivery, Member
 from tests.slack.conftest import FORM, JSON, Running, all_strings
 from tests.slack.fake_slack import Call
@@ -19,6 +19,7 @@ from tests.slack.signing import (
     command_body,
     event_body,
     global_shortcut_payload,
+    message_event,
     message_shortcut_payload,
     post_signed,
     view_submission_payload,
@@ -457,21 +458,61 @@ async def test_malformed_signed_requests_never_get_a_server_error(hoedan: Runnin
     assert await hoedan.questions() == []
 
 
-async def test_edits_and_deletions_are_acknowledged_and_change_nothing_yet(hoedan: Running) -> None:
+async def test_an_edited_source_message_changes_the_question_and_deleting_withdraws_it(
+    hoedan: Running,
+) -> None:
+    await hoedan.event(
+        message_event("#hoedan Hoe vinden we vrijwilligers?", ts="1.1"), event_id="Ev010"
+    )
+    await hoedan.slack.wait_for_calls("chat.postMessage")
+    await hoedan.settle()
     changed = {
         "type": "message",
         "subtype": "message_changed",
         "channel": "C0001",
+        "channel_type": "channel",
         "hidden": True,
-        "message": {"type": "message", "user": "U0001", "text": "#hoedan nieuw", "ts": "1.1"},
+        "message": {
+            "type": "message",
+            "user": "U0001",
+            "text": "#hoedan Hoe houden we vrijwilligers vast?",
+            "ts": "1.1",
+        },
+        "previous_message": {
+            "type": "message",
+            "user": "U0001",
+            "text": "#hoedan Hoe vinden we vrijwilligers?",
+            "ts": "1.1",
+        },
         "ts": "1.2",
     }
+    deleted = {
+        "type": "message",
+        "subtype": "message_deleted",
+        "channel": "C0001",
+        "channel_type": "channel",
+        "hidden": True,
+        "deleted_ts": "1.1",
+        "previous_message": {
+            "type": "message",
+            "user": "U0001",
+            "text": "#hoedan Hoe houden we vrijwilligers vast?",
+            "ts": "1.1",
+        },
+        "ts": "1.3",
+    }
 
-    status, _ = await hoedan.event(changed, event_id="Ev010")
+    status, _ = await hoedan.event(changed, event_id="Ev011")
     await hoedan.settle()
-
+    [question] = await hoedan.questions()
     assert status == 200
-    assert await hoedan.questions() == []
+    assert question.text == "Hoe houden we vrijwilligers vast?"
+
+    status, _ = await hoedan.event(deleted, event_id="Ev012")
+    await hoedan.settle()
+    [question] = await hoedan.questions()
+    assert status == 200
+    assert question.status == QuestionStatus.WITHDRAWN
 
 
 async def test_message_shortcut_saves_a_message_as_a_question(hoedan: Running) -> None:

@@ -27,9 +27,7 @@ async def on_edited(ctx: Context, event: MessageEdited) -> None:
             await ctx.tx.questions.set_text(question, text, now=ctx.now)
             await ctx.tx.matches.index(question.id)
         return
-    answer = await ctx.tx.answers.by_source(
-        question_ids=await ctx.tx.questions.in_space(ctx.space_id), source_ref=event.message_ref
-    )
+    answer = await ctx.tx.answers.by_source(space_id=ctx.space_id, source_ref=event.message_ref)
     if answer is not None:
         text = answers.without_zodan(event.text).strip()
         if 0 < len(text) <= answers.MAX_ANSWER_CHARS and text != answer.text:
@@ -53,9 +51,7 @@ async def on_deleted(ctx: Context, event: MessageDeleted) -> None:
         question.updated_at = ctx.now
         await ctx.tx.matches.index(question.id)
         return
-    answer = await ctx.tx.answers.by_source(
-        question_ids=await ctx.tx.questions.in_space(ctx.space_id), source_ref=event.message_ref
-    )
+    answer = await ctx.tx.answers.by_source(space_id=ctx.space_id, source_ref=event.message_ref)
     if answer is None:
         return
     question_id = answer.question_id

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.models import Answer, Invitation, Member, Outcome, Region
+from storage.models import Answer, Invitation, Member, Outcome, Question, Region
 from storage.repositories._upsert import insert_if_absent
 
 
@@ -56,12 +56,12 @@ class AnswerRepository:
         await self._session.delete(answer)
         await self._session.flush()
 
-    async def by_source(self, *, question_ids: list[int], source_ref: str) -> Answer | None:
-        """The answer that came from a platform message (for edits and deletions)."""
-        if not question_ids:
-            return None
-        statement = select(Answer).where(
-            col(Answer.question_id).in_(question_ids), Answer.source_ref == source_ref
+    async def by_source(self, *, space_id: int, source_ref: str) -> Answer | None:
+        """The answer that came from a message in a space (for edits and deletions)."""
+        statement = (
+            select(Answer)
+            .join(Question, col(Question.id) == Answer.question_id)
+            .where(Question.space_id == space_id, Answer.source_ref == source_ref)
         )
         return (await self._session.exec(statement)).first()
 
@@ -84,9 +84,6 @@ class AnswerRepository:
         )
         rows = (await self._session.exec(statement)).all()
         return [AnswerView(answer, name, region) for answer, name, region in rows]
-
-    async def count_for(self, question_id: int) -> int:
-        return len(await self.for_question(question_id))
 
     async def answerers(self, question_ids: list[int]) -> list[Member]:
         """Everyone who answered one of these questions, each once."""

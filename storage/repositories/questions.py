@@ -117,10 +117,6 @@ class QuestionRepository:
         )
         return (await self._session.exec(statement)).first()
 
-    async def in_space(self, space_id: int) -> list[int]:
-        statement = select(Question.id).where(Question.space_id == space_id)
-        return [qid for qid in (await self._session.exec(statement)).all() if qid is not None]
-
     async def view(self, question_id: int) -> QuestionView | None:
         statement = _view_query().where(Question.id == question_id)
         row = (await self._session.exec(statement)).first()

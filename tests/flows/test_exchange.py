@@ -322,3 +322,37 @@ async def test_bekijk_shows_the_question_with_its_answers_and_zodus(chat: Chat) 
     assert "inwonerspanel" in text
     assert "We beginnen met een panel." in text
     assert "ken ik niet" in (await chat.command("Sanne", "bekijk 7")).only.text
+
+
+async def test_an_edited_zodan_changes_the_answer_and_a_deleted_one_reopens_the_question(
+    chat: Chat, store: Store
+) -> None:
+    await chat.message("Anna", f"#hoedan {QUESTION}", message_ref="400.1")
+    await chat.message("Bram", "#zodan Met een panel.", message_ref="400.2", thread_ref="400.1")
+    thread = chat.place("400.1")
+
+    await chat.send(
+        MessageEdited(
+            actor=chat.actor("Bram"),
+            place=thread,
+            delivery_id="edit-answer",
+            message_ref="400.2",
+            text="#zodan Met een inwonerspanel van 40 mensen.",
+            previous_text="#zodan Met een panel.",
+        )
+    )
+    [answer] = await rows(store, Answer)
+    assert answer.text == "Met een inwonerspanel van 40 mensen."
+
+    await chat.send(
+        MessageDeleted(
+            actor=chat.actor("Bram"),
+            place=thread,
+            delivery_id="delete-answer",
+            message_ref="400.2",
+            previous_text="#zodan Met een inwonerspanel van 40 mensen.",
+        )
+    )
+    assert await rows(store, Answer) == []
+    [question] = await stored_questions(store)
+    assert question.status == QuestionStatus.OPEN

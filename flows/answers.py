@@ -155,9 +155,11 @@ async def answer(
         question.status = QuestionStatus.ANSWERED
     question.updated_at = ctx.now
     await ctx.tx.matches.index(question.id)
+    if question.asker_id == ctx.member_id:
+        ctx.say("answer.stored_own", number=question.number)
+        return
     ctx.say("answer.stored", number=question.number)
-    if question.asker_id != ctx.member_id:
-        await _tell_asker(ctx, question, stored)
+    await _tell_asker(ctx, question, stored)
 
 
 async def _tell_asker(ctx: Context, question: Question, answer: Answer) -> None:

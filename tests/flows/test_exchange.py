@@ -356,3 +356,15 @@ async def test_an_edited_zodan_changes_the_answer_and_a_deleted_one_reopens_the_
     assert await rows(store, Answer) == []
     [question] = await stored_questions(store)
     assert question.status == QuestionStatus.OPEN
+
+
+async def test_answering_your_own_question_sends_no_dm_and_says_so(
+    chat: Chat, store: Store
+) -> None:
+    await chat.command("Anna", f"vraag {QUESTION}")
+
+    said = await chat.command("Anna", "zodan 1 Zelf gevonden: een inwonerspanel.")
+
+    assert "je eigen vraag *#1* is bewaard" in said.only.text
+    assert said.only.kind is DeliveryKind.EPHEMERAL
+    assert len(await rows(store, Answer)) == 1

@@ -7,6 +7,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on the metadata)
 from storage.database import DatabaseUrls, create_sync_db_engine
+from storage.search import include_in_schema_comparison
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -22,6 +23,8 @@ def run_migrations_online() -> None:
                 target_metadata=target_metadata,
                 render_as_batch=connection.dialect.name == "sqlite",
                 compare_type=True,
+                # The full-text index has no model; autogenerate would otherwise drop it.
+                include_name=include_in_schema_comparison,
             )
             with context.begin_transaction():
                 context.run_migrations()

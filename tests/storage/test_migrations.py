@@ -20,6 +20,7 @@ from storage.database import (
     resolve_database_url,
 )
 from storage.migrate import current_revision, head_revision, upgrade
+from storage.search import include_in_schema_comparison
 from storage.store import Store
 
 
@@ -28,7 +29,12 @@ def _schema_differences(urls: DatabaseUrls) -> list[Any]:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(
-                connection, opts={"compare_type": True, "compare_server_default": True}
+                connection,
+                opts={
+                    "compare_type": True,
+                    "compare_server_default": True,
+                    "include_name": include_in_schema_comparison,
+                },
             )
             return list(compare_metadata(context, SQLModel.metadata))
     finally:

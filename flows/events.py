@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, fields, is_dataclass, replace
 from datetime import datetime
+from typing import Any, TypeVar
 
 from storage.enums import Platform, SpaceKind
 
@@ -131,3 +133,27 @@ class TimerFired:
 
     flow_id: int
     due_at: datetime
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Control characters other than tab and line breaks. Nobody types them, PostgreSQL refuses
+NUL in text, and some break the rendering of a card, so they never reach a flow."""
+
+_Value = TypeVar("_Value")
+
+
+def without_control_characters(event: _Value) -> _Value:
+    """The event with control characters removed from every text in it, at any depth."""
+    return _cleaned(event)  # type: ignore[no-any-return]
+
+
+def _cleaned(value: Any) -> Any:
+    if type(value) is str:
+        return CONTROL_CHARACTERS.sub("", value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return replace(value, **{f.name: _cleaned(getattr(value, f.name)) for f in fields(value)})
+    if isinstance(value, dict):
+        return {key: _cleaned(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_cleaned(item) for item in value)
+    return value

@@ -27,6 +27,7 @@ from flows.events import (
     MessageDeleted,
     MessageEdited,
     MessageEvent,
+    without_control_characters,
 )
 from flows.messages import Form, Message, Paragraph
 from flows.outbound import Outbound, Privately, enqueue
@@ -69,6 +70,7 @@ class Runtime:
     async def handle(self, event: InboundEvent, *, now: datetime | None = None) -> Outcome:
         if not commands.wants(event):
             return Outcome(ignored=True)
+        event = without_control_characters(event)
         moment = now or utcnow()
         try:
             async with self.store.transaction() as tx:

@@ -368,3 +368,16 @@ async def test_answering_your_own_question_sends_no_dm_and_says_so(
     assert "je eigen vraag *#1* is bewaard" in said.only.text
     assert said.only.kind is DeliveryKind.EPHEMERAL
     assert len(await rows(store, Answer)) == 1
+
+
+async def test_control_characters_never_reach_the_database(chat: Chat, store: Store) -> None:
+    """PostgreSQL refuses NUL in text; a pasted one must not turn a question into an error."""
+    asked = await chat.command("Anna", "vraag Hoe meten\x00 we\x07 gezondheid\tin de wijk?")
+    assert "bewaard als *#1*" in asked.only.text
+    said = await chat.command("Bram", "zodan 1 Met\x00 een\x1b wijkscan.")
+    assert "bewaard" in said.replies[0].text
+
+    [question] = await stored_questions(store)
+    assert question.text == "Hoe meten we gezondheid\tin de wijk?"
+    [answer] = await rows(store, Answer)
+    assert answer.text == "Met een wijkscan."

@@ -17,7 +17,8 @@ SEARCH_LIMIT = 10
 ALL_WORDS = {"alle", "all", "alles"}
 
 
-def _line(ctx: Context, view: QuestionView) -> RichText:
+def question_line(ctx: Context, view: QuestionView) -> RichText:
+    """One question in a list: number, text, who and where, and whether it has a #zodan."""
     who = view.asker_name if view.region_name is None else f"{view.asker_name}, {view.region_name}"
     state = (
         ours(f" ({ctx.texts.plain('question.answered')})")
@@ -61,7 +62,7 @@ async def list_open(ctx: Context, args: str = "") -> None:
     )
     parts: list[Heading | ItemList | Note] = [
         Heading(text=heading),
-        ItemList(items=tuple(_line(ctx, view) for view in views)),
+        ItemList(items=tuple(question_line(ctx, view) for view in views)),
     ]
     if total > len(views):
         parts.append(Note(text=ctx.texts.render("questions.more", count=total - len(views))))

@@ -5,13 +5,17 @@ Only buttons for things that work are shown, so the page never promises what Hoe
 
 from __future__ import annotations
 
-from flows import exchange, regions
+from flows import browse, exchange, regions
 from flows.context import Context
 from flows.messages import Button, Field_, Fields, Heading, ItemList, Message, Note, Paragraph
 from flows.text import RichText, ours, shorten, theirs
 from flows.texts import user
+from storage.models import Region
 
 OWN_QUESTIONS = 10
+REGION_QUESTIONS = 5
+"""The newest open questions of the member's region (the network's, without a region) shown
+below their own: what neighbours are stuck on, one `bekijk` away from a #zodan."""
 SHOW_HELP = "help.show"
 LIST_QUESTIONS = "questions.list"
 
@@ -46,6 +50,7 @@ async def home_page(ctx: Context) -> Message:
             parts.append(Note(text=ctx.texts.render("home.mine_more", count=total - len(mine))))
     else:
         parts.append(Paragraph(text=ctx.texts.render("home.none")))
+    parts.extend(await _others_open(ctx, region))
     parts.append(Note(text=ctx.texts.render("home.footer")))
     return Message(
         parts=tuple(parts),
@@ -56,6 +61,29 @@ async def home_page(ctx: Context) -> Message:
             Button(label=ctx.texts.render("home.help"), action=SHOW_HELP),
         ),
     )
+
+
+async def _others_open(ctx: Context, region: Region | None) -> list[Paragraph | ItemList | Note]:
+    """Open questions of others in the member's region, or in the network without a region."""
+    region_id = region.id if region is not None else None
+    views = await ctx.tx.questions.open_questions(
+        network_id=ctx.network_id,
+        limit=REGION_QUESTIONS,
+        region_id=region_id,
+        not_asker_id=ctx.member_id,
+    )
+    if not views:
+        return []
+    heading = (
+        ctx.texts.render("home.region_open", region=user(region.name))
+        if region is not None
+        else ctx.texts.render("home.network_open")
+    )
+    return [
+        Paragraph(text=heading),
+        ItemList(items=tuple(browse.question_line(ctx, view) for view in views)),
+        Note(text=ctx.texts.render("home.open_hint")),
+    ]
 
 
 def _line(number: int, text: str) -> RichText:

@@ -147,11 +147,12 @@ class QuestionRepository:
         limit: int,
         asker_id: int | None = None,
         region_id: int | None = None,
+        not_asker_id: int | None = None,
     ) -> list[QuestionView]:
         """Questions not closed yet (answered ones too: the asker has not said it helped).
 
         Newest first; only one member's when ``asker_id`` is given, one region's with
-        ``region_id``.
+        ``region_id``; everyone's but one member's with ``not_asker_id``.
         """
         statement = (
             _view_query()
@@ -163,6 +164,8 @@ class QuestionRepository:
             statement = statement.where(Question.asker_id == asker_id)
         if region_id is not None:
             statement = statement.where(Question.region_id == region_id)
+        if not_asker_id is not None:
+            statement = statement.where(Question.asker_id != not_asker_id)
         rows = (await self._session.exec(statement)).all()
         return [QuestionView(q, asker, region) for q, asker, region in rows]
 

@@ -595,6 +595,30 @@ async def test_app_home_shows_my_open_questions_and_what_i_can_do(hoedan: Runnin
     assert_valid_blocks(view["blocks"], limit=100)
 
 
+async def test_app_home_lists_the_open_questions_of_my_region(hoedan: Running) -> None:
+    """Neighbours' questions, not mine and not other regions': what I might have a #zodan for."""
+    for user_id, region in (("U0020", "Twente"), ("U0021", "Twente"), ("U0022", "Salland")):
+        await hoedan.command(f"regio {region}", user_id=user_id)
+    await hoedan.command("vraag Hoe financieren we de wijkteams na 2026?", user_id="U0020")
+    await hoedan.command("vraag Hoe werven we vrijwilligers voor het buurthuis?", user_id="U0021")
+    await hoedan.command("vraag Wie meet eenzaamheid onder ouderen?", user_id="U0022")
+    await hoedan.slack.wait_for_calls("chat.postEphemeral", count=6)
+
+    await hoedan.event(
+        {"type": "app_home_opened", "user": "U0021", "channel": "DU0021", "tab": "home"},
+        event_id="Ev020",
+    )
+    [published] = await hoedan.slack.wait_for_calls("views.publish")
+    await hoedan.settle()
+
+    shown = "\n".join(all_strings(published.json("view")))
+    region_part = shown[shown.index("Open vragen in Twente") :]
+    assert "wijkteams" in region_part
+    assert "vrijwilligers" not in region_part
+    assert "eenzaamheid" not in shown
+    assert "Heb je een #zodan?" in region_part
+
+
 async def test_a_home_button_opens_the_dialog_and_another_lists_questions(hoedan: Running) -> None:
     await hoedan.interaction(
         block_actions_payload("question.open_form#0", user_id="U0007", view=HOME_VIEW)

@@ -213,6 +213,7 @@ async def helpful(ctx: Context, _action: str, value: str) -> None:
         raise UserError("action.unknown")
     if question.asker_id != ctx.member_id:
         raise UserError("question.not_yours", number=question.number)
+    already_thanked = stored.helpful
     stored.helpful = True
     if question.status != QuestionStatus.CLOSED:
         question.status = QuestionStatus.CLOSED
@@ -233,7 +234,7 @@ async def helpful(ctx: Context, _action: str, value: str) -> None:
             ),
         )
     )
-    answerer = await ctx.tx.members.get(stored.answerer_id)
+    answerer = None if already_thanked else await ctx.tx.members.get(stored.answerer_id)
     if answerer is not None and answerer.id != ctx.member_id and answerer.erased_at is None:
         ctx.direct(
             answerer,

@@ -3,6 +3,9 @@
 A deliverer answers each attempt with :class:`Sent`, :class:`RetryLater` (rate limits, server
 errors, time-outs) or :class:`Failed` (the channel is gone, the bot was removed). Permanent
 failures are recorded for the coordinators and never stop other deliveries.
+
+A message queued for "the thread of the post about <subject>" waits until that post is sent, then
+goes into its thread; when that post failed for good, so does the message.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from storage.enums import Platform
+from storage.enums import OutboxStatus, Platform
 from storage.models import OutboxMessage
+from storage.repositories.delivery import thread_subject
 from storage.store import Store
 from storage.types import utcnow
 
@@ -24,11 +28,16 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(minutes=10)
 BATCH = 50
+OPENING_POLL = timedelta(seconds=1)
+"""How soon a message waiting for its thread's opening post looks again, at the earliest."""
 
 
 @dataclass(frozen=True)
 class Sent:
     external_ref: str | None = None
+    channel_ref: str | None = None
+    """Where it landed, when that is not where it was addressed (a group conversation, which
+    is addressed by its members): recorded on the outbox row instead of the address."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +53,13 @@ class Failed:
 
 
 DeliveryResult = Sent | RetryLater | Failed
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    """Not attempted: the message waits for another one (its thread's opening post)."""
+
+    until: datetime
 
 
 class Deliverer(Protocol):
@@ -103,21 +119,59 @@ class OutboxDispatcher:
                 task.cancel()
 
     async def _attempt(self, deliverer: Deliverer, message: OutboxMessage) -> None:
-        try:
-            result = await deliverer.deliver(message)
-        except Exception as exc:
-            log.exception("delivery of outbox message %s raised", message.id)
-            result = RetryLater(error=f"{type(exc).__name__}: {exc}")
+        result = await self._place_in_thread(message) or await _deliver(deliverer, message)
         async with self._store.transaction() as tx:
             assert message.id is not None
             current = await tx.outbox.get(message.id)
             if current is None:
                 return
             if isinstance(result, Sent):
-                await tx.outbox.mark_sent(current, external_ref=result.external_ref)
+                await tx.outbox.mark_sent(
+                    current, external_ref=result.external_ref, channel_ref=result.channel_ref
+                )
+            elif isinstance(result, _Waiting):
+                await tx.outbox.postpone(current, at=result.until)
             elif isinstance(result, Failed) or current.attempts + 1 >= MAX_ATTEMPTS:
                 log.warning("outbox message %s failed permanently: %s", message.id, result.error)
                 await tx.outbox.mark_failed(current, error=result.error)
             else:
                 wait = result.after if result.after is not None else backoff(current.attempts + 1)
                 await tx.outbox.retry_later(current, at=self._clock() + wait, error=result.error)
+
+    async def _place_in_thread(
+        self, message: OutboxMessage
+    ) -> Failed | RetryLater | _Waiting | None:
+        """Give a message queued for the thread of a subject's opening post that post's id.
+
+        None when the message can go (its ``thread_ref``, on this detached copy only, is then
+        the platform's thread id); otherwise why not yet, or why never. No opening post at all
+        is a flow's mistake or a race with its transaction: retried as usual, so it ends as a
+        recorded failure.
+        """
+        subject = thread_subject(message.thread_ref)
+        if subject is None:
+            return None
+        if message.channel_ref is None:
+            return Failed(error=f"a reply to the post about {subject} lacks its channel")
+        async with self._store.transaction() as tx:
+            opening = await tx.outbox.opening_post(
+                platform=message.platform, channel_ref=message.channel_ref, subject=subject
+            )
+        if opening is None:
+            return RetryLater(error=f"no post about {subject} to reply to yet")
+        if opening.status == OutboxStatus.FAILED:
+            return Failed(error=f"the post about {subject} failed: {opening.last_error}")
+        if opening.status == OutboxStatus.PENDING:
+            return _Waiting(until=max(opening.next_attempt_at, self._clock() + OPENING_POLL))
+        if not opening.external_ref:
+            return Failed(error=f"the post about {subject} has no thread to reply in")
+        message.thread_ref = opening.external_ref.rpartition(":")[2]
+        return None
+
+
+async def _deliver(deliverer: Deliverer, message: OutboxMessage) -> DeliveryResult:
+    try:
+        return await deliverer.deliver(message)
+    except Exception as exc:
+        log.exception("delivery of outbox message %s raised", message.id)
+        return RetryLater(error=f"{type(exc).__name__}: {exc}")

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flows.messages import Message
 from storage.enums import DeliveryKind
+from storage.models import Member
+from storage.repositories.delivery import THREAD_OF_SUBJECT
 from storage.store import Transaction
+
+MAX_GROUP_MEMBERS = 8
+"""The most members a :class:`ToGroup` may have: Slack opens a group conversation with at most
+eight people besides the app, and refuses (for good) a message to a bigger one."""
 
 
 @dataclass(frozen=True)
@@ -15,6 +22,12 @@ class ToSpace:
 
     space_id: int
     thread_ref: str | None = None
+    thread_subject: str | None = None
+    """Post in the thread of the first message with this subject in this space.
+
+    For the later posts of a thread whose opening post is queued but not sent yet (so its
+    platform id is unknown): they are delivered after it, in its thread, or fail when it failed.
+    """
 
 
 @dataclass(frozen=True)
@@ -40,7 +53,17 @@ class Home:
     member_id: int
 
 
-Target = ToSpace | ToMember | Privately | Home
+@dataclass(frozen=True)
+class ToGroup:
+    """A private group conversation with exactly these members (and Hoedan)."""
+
+    member_ids: tuple[int, ...]
+    name: str
+    """A stable name for it (e.g. "intervisie-3"): the channel where a platform has no group ids
+    of its own (the console)."""
+
+
+Target = ToSpace | ToMember | Privately | Home | ToGroup
 
 
 @dataclass(frozen=True)
@@ -73,9 +96,16 @@ async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str)
                 subject=item.subject,
             )
             continue
+        if isinstance(target, ToGroup):
+            await _enqueue_group(tx, target, key=key, payload=payload, subject=item.subject)
+            continue
         space = await tx.spaces.get(target.space_id)
         assert space is not None
         member_ref = None
+        thread_ref = target.thread_ref
+        if isinstance(target, ToSpace) and target.thread_subject is not None:
+            assert thread_ref is None, "a thread by its id or by its subject, not both"
+            thread_ref = THREAD_OF_SUBJECT + target.thread_subject
         if isinstance(target, Privately):
             member = await tx.members.get(target.member_id)
             assert member is not None
@@ -86,7 +116,30 @@ async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str)
             kind=DeliveryKind.EPHEMERAL if isinstance(target, Privately) else DeliveryKind.POST,
             payload=payload,
             channel_ref=space.external_id,
-            thread_ref=target.thread_ref,
+            thread_ref=thread_ref,
             member_ref=member_ref,
             subject=item.subject,
         )
+
+
+async def _enqueue_group(
+    tx: Transaction, target: ToGroup, *, key: str, payload: dict[str, Any], subject: str | None
+) -> None:
+    """A group is addressed by its members' platform ids: the platform finds or opens it."""
+    assert target.member_ids, "a group conversation needs members"
+    members: list[Member] = []
+    for member_id in target.member_ids:
+        member = await tx.members.get(member_id)
+        assert member is not None
+        members.append(member)
+    platforms = {member.platform for member in members}
+    assert len(platforms) == 1, "the members of a group conversation share one platform"
+    await tx.outbox.enqueue(
+        idempotency_key=key,
+        platform=platforms.pop(),
+        kind=DeliveryKind.GROUP,
+        payload=payload,
+        channel_ref=target.name,
+        member_ref=",".join(member.external_id for member in members),
+        subject=subject,
+    )

@@ -59,6 +59,12 @@ class DeliveryKind(StrEnum):
 
     POST = "post"
     DIRECT = "direct"
+    GROUP = "group"
+    """A private group conversation of some members (Slack's multi-person DM).
+
+    ``member_ref`` lists the members' platform ids joined by ","; ``channel_ref`` starts as the
+    group's stable name and becomes the platform's own conversation id once delivered.
+    """
     EPHEMERAL = "ephemeral"
     HOME = "home"
     """A member's personal overview page (Slack's App Home tab); replaced, never appended."""

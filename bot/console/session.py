@@ -1,8 +1,9 @@
 """A chat in the terminal: lines become neutral events, outbox messages become printed cards.
 
 ``/hoedan …`` runs a command; plain text is a channel message; ``:als <naam>`` acts as that
-member; ``:in <kanaal>`` moves to a channel; ``:kies <n>`` presses button n of the last message;
-when a form opens, the next lines answer its fields in order (``:annuleer`` stops it).
+member; ``:in <kanaal>`` moves to a channel, or to a group conversation Hoedan has written to
+(by its name); ``:kies <n>`` presses button n of the last message; when a form opens, the next
+lines answer its fields in order (``:annuleer`` stops it).
 """
 
 from __future__ import annotations
@@ -90,13 +91,16 @@ class ConsoleSession:
         self._buttons: tuple[Button, ...] = ()
         self._buttons_place: Place | None = None
         self._form: _OpenForm | None = None
+        self._groups: set[str] = set()
+        """Group conversations delivered to, by their exact names: there a line is a group
+        message, and its place is named exactly as the outbox addressed the group."""
         self.dispatcher = OutboxDispatcher(runtime.store, {Platform.CONSOLE: self})
 
     @property
     def prompt(self) -> str:
         if self._form is not None and self._form.current is not None:
             return f"  {self._form.current.label.plain} › "
-        return f"{self.member_name} in #{self.channel} › "
+        return f"{self.member_name} in {self._place().name} › "
 
     def _actor(self) -> Actor:
         return Actor(
@@ -106,10 +110,22 @@ class ConsoleSession:
         )
 
     def _place(self, thread_ref: str | None = None) -> Place:
+        return self._place_of(self.channel, thread_ref)
+
+    def _place_of(self, channel: str, thread_ref: str | None) -> Place:
+        """A channel, or a group conversation when Hoedan delivered one under that name."""
+        if channel in self._groups:
+            return Place(
+                platform=Platform.CONSOLE,
+                external_id=channel,
+                name=channel,
+                kind=SpaceKind.GROUP,
+                thread_ref=thread_ref,
+            )
         return Place(
             platform=Platform.CONSOLE,
-            external_id=self.channel,
-            name=f"#{self.channel}",
+            external_id=channel,
+            name=f"#{channel}",
             kind=SpaceKind.CHANNEL,
             thread_ref=thread_ref,
         )
@@ -177,8 +193,10 @@ class ConsoleSession:
             if len(rest) > MAX_NAME_CHARS:
                 self._say("console.name_too_long", limit=MAX_NAME_CHARS)
                 return
-            self.channel = channel_key(rest)
-            self._say("console.now_channel", channel=user(self.channel))
+            key = channel_key(rest)
+            self.channel = next((name for name in self._groups if channel_key(name) == key), key)
+            now_in = "console.now_group" if self.channel in self._groups else "console.now_channel"
+            self._say(now_in, channel=user(self.channel))
         elif word in {"kies", "choose"}:
             await self._press(rest)
         elif word in {"help", "hulp"}:
@@ -302,14 +320,13 @@ class ConsoleSession:
 
     async def deliver(self, message: OutboxMessage) -> DeliveryResult:
         card = Message.model_validate(message.payload)
+        if message.kind == DeliveryKind.GROUP and message.channel_ref:
+            self._groups.add(message.channel_ref)
         self._console.print(render(card, title=self._title(message), boxed=self._interactive))
         if card.buttons:
             self._buttons = card.buttons
-            self._buttons_place = Place(
-                platform=Platform.CONSOLE,
-                external_id=message.channel_ref or self.channel,
-                name=f"#{message.channel_ref or self.channel}",
-                thread_ref=message.thread_ref,
+            self._buttons_place = self._place_of(
+                message.channel_ref or self.channel, message.thread_ref
             )
         return Sent(external_ref=_new_id())
 
@@ -317,6 +334,8 @@ class ConsoleSession:
         kind = DeliveryKind(message.kind)
         if kind is DeliveryKind.DIRECT:
             return self._texts.plain("console.title.direct", member=message.member_ref)
+        if kind is DeliveryKind.GROUP:
+            return self._texts.plain("console.title.group", name=message.channel_ref)
         if kind is DeliveryKind.EPHEMERAL:
             return self._texts.plain(
                 "console.title.private", member=message.member_ref, channel=message.channel_ref

@@ -13,6 +13,7 @@ again.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -51,6 +52,9 @@ TRANSIENT_ERRORS = frozenset(
 MAYBE_SENT = "maybe-sent: "
 """Marks an attempt whose outcome is unknown (a time-out, a 5xx): the next one checks first."""
 
+MAX_GROUP_USERS = 8
+"""``conversations.open`` takes at most eight people besides the app; more can never work."""
+
 NOT_A_MEMBER = frozenset({"channel_not_found", "not_in_channel"})
 """For a private reply these mean "the bot is not in that conversation": answer by DM instead."""
 
@@ -64,7 +68,8 @@ class SlackDeliverer:
     def __init__(self, client: AsyncWebClient, texts: Texts) -> None:
         self._client = client
         self._texts = texts
-        self._dm_channels: dict[str, str] = {}
+        self._opened: dict[str, str] = {}
+        """Conversations opened for a set of users (sorted, joined by ","): DMs and groups."""
 
     async def deliver(self, message: OutboxMessage) -> DeliveryResult:
         try:
@@ -89,12 +94,27 @@ class SlackDeliverer:
         if kind is DeliveryKind.DIRECT:
             channel = await self._dm_channel(_required(message.member_ref))
             return await self._post(message, card, channel=channel, thread=None)
+        if kind is DeliveryKind.GROUP:
+            return await self._group(message, card)
         channel = _required(message.channel_ref)
         if kind is DeliveryKind.EPHEMERAL:
             return await self._ephemeral(message, card, channel)
         if is_user_ref(channel):
             channel = await self._dm_channel(channel)
         return await self._post(message, card, channel=channel, thread=message.thread_ref)
+
+    async def _group(self, message: OutboxMessage, card: Message) -> DeliveryResult:
+        """Slack gives the same group conversation for the same people, so every message to
+        them lands in one conversation; the row learns its channel id from the result."""
+        users = _required(message.member_ref).split(",")
+        if len(users) > MAX_GROUP_USERS:
+            return Failed(
+                error=f"a Slack group conversation has at most {MAX_GROUP_USERS} people"
+                f" besides Hoedan; this one would have {len(users)}"
+            )
+        channel = await self._conversation_with(users)
+        sent = await self._post(message, card, channel=channel, thread=None)
+        return replace(sent, channel_ref=channel)
 
     async def _ephemeral(self, message: OutboxMessage, card: Message, channel: str) -> Sent:
         member = _required(message.member_ref)
@@ -180,12 +200,20 @@ class SlackDeliverer:
         return None
 
     async def _dm_channel(self, user_id: str) -> str:
-        channel = self._dm_channels.get(user_id)
+        return await self._conversation_with([user_id])
+
+    async def _conversation_with(self, users: list[str]) -> str:
+        """The DM (one user) or group conversation (several) of these users with Hoedan.
+
+        Slack's errors here are the post's errors: :func:`classify` decides for both.
+        """
+        key = ",".join(sorted(users))
+        channel = self._opened.get(key)
         if channel is None:
-            response = await self._client.conversations_open(users=user_id)
+            response = await self._client.conversations_open(users=",".join(users))
             opened = response.get("channel")
-            channel = str(opened.get("id")) if isinstance(opened, dict) else user_id
-            self._dm_channels[user_id] = channel
+            channel = str(opened.get("id")) if isinstance(opened, dict) else key
+            self._opened[key] = channel
         return channel
 
     def _blocks(self, card: Message) -> list[dict[str, Any]]:

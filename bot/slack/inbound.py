@@ -95,10 +95,15 @@ def fallback_name(body: Mapping[str, Any]) -> str | None:
     return _str(user.get("username")) or _str(user.get("name")) or _str(body.get("user_name"))
 
 
-def _kind(channel_type: object, channel: str) -> SpaceKind:
+GROUP_NAME_PREFIX = "mpdm-"
+"""Slack names a group conversation (multi-person DM) ``mpdm-anna--bram--carla-1``; button
+and command payloads carry that name but no ``channel_type``."""
+
+
+def _kind(channel_type: object, channel: str, name: str | None = None) -> SpaceKind:
     if channel_type == "im" or channel.startswith("D"):
         return SpaceKind.DIRECT
-    if channel_type == "mpim":
+    if channel_type == "mpim" or (name or "").startswith(GROUP_NAME_PREFIX):
         return SpaceKind.GROUP
     return SpaceKind.CHANNEL
 
@@ -110,7 +115,7 @@ def _place(
     kind: SpaceKind | None = None,
     thread: str | None = None,
 ) -> Place:
-    space_kind = kind or _kind(None, channel)
+    space_kind = kind or _kind(None, channel, name)
     return Place(
         platform=Platform.SLACK,
         external_id=channel,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -12,6 +13,20 @@ from storage.enums import DeliveryKind, OutboxStatus, Platform
 from storage.models import InboundDelivery, OutboxMessage
 from storage.repositories._upsert import insert_if_absent
 from storage.types import utcnow
+
+THREAD_OF_SUBJECT = "subject:"
+"""A ``thread_ref`` that names a subject instead of a thread: "in the thread of the opening post".
+
+Whoever queues the later posts of a thread often queues them before the opening post is sent, so
+its platform id is not known yet; the dispatcher resolves the subject just before delivery.
+"""
+
+
+def thread_subject(thread_ref: str | None) -> str | None:
+    """The subject whose opening post's thread this ``thread_ref`` means, if it names one."""
+    if thread_ref is None or not thread_ref.startswith(THREAD_OF_SUBJECT):
+        return None
+    return thread_ref[len(THREAD_OF_SUBJECT) :]
 
 
 class InboundRepository:
@@ -86,11 +101,66 @@ class OutboxRepository:
         """What a delivered message was about, found from where it landed.
 
         Deliverers record ``external_ref`` as ``<channel>:<message id>``; a reply in the thread
-        of that message can so be traced back to the question (or prompt) it was about.
+        of that message can so be traced back to the question (or prompt) it was about. The
+        channel is matched on ``channel_ref`` too, so that the look-up is one probe of
+        ``ix_outbox_message_posted`` instead of a walk through every message of the platform.
         """
         statement = select(OutboxMessage.subject).where(
             OutboxMessage.platform == platform,
+            OutboxMessage.channel_ref == channel_ref,
             OutboxMessage.external_ref == f"{channel_ref}:{message_ref}",
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def subject_of_place(
+        self, *, platform: Platform, channel_ref: str, thread_ref: str | None, prefix: str
+    ) -> str | None:
+        """Which subject (starting with ``prefix``, say ``"intervision:"``) owns a place.
+
+        In a thread, the subject of the post that opened the thread; elsewhere, the subject of
+        the newest message delivered to the group conversation that the channel is. Both are
+        found through ``ix_outbox_message_posted``, so every incoming message can afford it.
+        """
+        if thread_ref is not None:
+            subject = await self.subject_of_post(
+                platform=platform, channel_ref=channel_ref, message_ref=thread_ref
+            )
+            return subject if subject is not None and subject.startswith(prefix) else None
+        statement = (
+            select(OutboxMessage.subject)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.channel_ref == channel_ref,
+                OutboxMessage.kind == DeliveryKind.GROUP,
+                # Delivered, asked as sent_at rather than status: SQLite would otherwise walk the
+                # status index (every sent message) instead of this channel's entries.
+                col(OutboxMessage.sent_at).is_not(None),
+                # Not LIKE: SQLite's LIKE ignores case and would need "%" and "_" escaped.
+                func.substr(OutboxMessage.subject, 1, len(prefix)) == prefix,
+            )
+            .order_by(col(OutboxMessage.id).desc())
+            .limit(1)
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def opening_post(
+        self, *, platform: Platform, channel_ref: str, subject: str
+    ) -> OutboxMessage | None:
+        """The first post about ``subject`` at the top level of a channel, whatever its status.
+
+        Later posts queued with :data:`THREAD_OF_SUBJECT` go in its thread.
+        """
+        statement = (
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.platform == platform,
+                OutboxMessage.channel_ref == channel_ref,
+                OutboxMessage.kind == DeliveryKind.POST,
+                OutboxMessage.subject == subject,
+                col(OutboxMessage.thread_ref).is_(None),
+            )
+            .order_by(col(OutboxMessage.id))
+            .limit(1)
         )
         return (await self._session.exec(statement)).first()
 
@@ -98,10 +168,19 @@ class OutboxRepository:
         statement = select(OutboxMessage).where(OutboxMessage.idempotency_key == idempotency_key)
         return (await self._session.exec(statement)).first()
 
-    async def mark_sent(self, message: OutboxMessage, *, external_ref: str | None) -> None:
+    async def mark_sent(
+        self, message: OutboxMessage, *, external_ref: str | None, channel_ref: str | None = None
+    ) -> None:
+        """Delivered; ``channel_ref``, when given, is the conversation it really landed in.
+
+        A group conversation is addressed by its members and named by Hoedan; the platform's
+        own id for it replaces that name, so that messages in it can be traced to this row.
+        """
         message.status = OutboxStatus.SENT
         message.attempts += 1
         message.external_ref = external_ref
+        if channel_ref is not None:
+            message.channel_ref = channel_ref
         message.sent_at = utcnow()
         message.last_error = None
         self._session.add(message)
@@ -110,6 +189,11 @@ class OutboxRepository:
         message.attempts += 1
         message.next_attempt_at = at
         message.last_error = error
+        self._session.add(message)
+
+    async def postpone(self, message: OutboxMessage, *, at: datetime) -> None:
+        """Not tried yet (it waits for another message): no attempt counted, no error kept."""
+        message.next_attempt_at = at
         self._session.add(message)
 
     async def mark_failed(self, message: OutboxMessage, *, error: str) -> None:

@@ -15,6 +15,7 @@ from bot.outbox import (
 )
 from storage.enums import DeliveryKind, OutboxStatus, Platform
 from storage.models import OutboxMessage
+from storage.repositories.delivery import THREAD_OF_SUBJECT
 from storage.store import Store
 from storage.types import utcnow
 
@@ -36,25 +37,45 @@ class ScriptedPlatform:
     def __init__(self, *answers: DeliveryResult | Exception) -> None:
         self._answers = list(answers)
         self.attempts: list[str] = []
+        self.threads: dict[str, str | None] = {}
+        """The thread each message was delivered in (by key), as the platform was told."""
 
     async def deliver(self, message: OutboxMessage) -> DeliveryResult:
         self.attempts.append(message.idempotency_key)
+        self.threads[message.idempotency_key] = message.thread_ref
         answer = self._answers.pop(0) if self._answers else Sent("ts-default")
         if isinstance(answer, Exception):
             raise answer
         return answer
 
 
-async def _queue(store: Store, key: str, clock: Clock) -> None:
+async def _queue(
+    store: Store,
+    key: str,
+    clock: Clock,
+    *,
+    kind: DeliveryKind = DeliveryKind.POST,
+    channel_ref: str = "C1",
+    thread_ref: str | None = None,
+    subject: str | None = None,
+) -> None:
     async with store.transaction() as tx:
         await tx.outbox.enqueue(
             idempotency_key=key,
             platform=Platform.SLACK,
-            kind=DeliveryKind.POST,
+            kind=kind,
             payload={"parts": []},
-            channel_ref="C1",
+            channel_ref=channel_ref,
+            thread_ref=thread_ref,
+            subject=subject,
             not_before=clock.now,
         )
+
+
+async def _queue_session(store: Store, clock: Clock) -> None:
+    """An opening post about intervision:3 and, queued with it, a post for its thread."""
+    await _queue(store, "opening", clock, subject="intervision:3")
+    await _queue(store, "phase", clock, thread_ref=THREAD_OF_SUBJECT + "intervision:3", subject="x")
 
 
 async def _row(store: Store, key: str) -> OutboxMessage:
@@ -144,6 +165,105 @@ async def test_endless_transient_errors_end_as_a_recorded_failure(store: Store) 
 
     assert len(platform.attempts) == MAX_ATTEMPTS
     assert (await _row(store, "k1")).status == OutboxStatus.FAILED
+
+
+async def test_where_a_message_landed_replaces_its_address(store: Store) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(Sent("G0AB:1700000000.000100", channel_ref="G0AB"), Sent("C1:17"))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue(store, "group", clock, kind=DeliveryKind.GROUP, channel_ref="intervisie-3")
+    await _queue(store, "post", clock)
+
+    await dispatcher.drain()
+
+    assert (await _row(store, "group")).channel_ref == "G0AB"
+    assert (await _row(store, "post")).channel_ref == "C1"
+
+
+# Posts in the thread of a subject's opening post
+
+
+async def test_a_post_for_a_subjects_thread_goes_in_the_thread_of_its_opening_post(
+    store: Store,
+) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(Sent("C1:1700000000.000100"), Sent("C1:1700000000.000200"))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue_session(store, clock)
+
+    await dispatcher.drain()
+
+    assert platform.attempts == ["opening", "phase"]
+    assert platform.threads == {"opening": None, "phase": "1700000000.000100"}
+    phase = await _row(store, "phase")
+    assert (phase.status, phase.attempts) == (OutboxStatus.SENT, 1)
+    assert phase.thread_ref == THREAD_OF_SUBJECT + "intervision:3"
+
+
+async def test_a_post_for_a_thread_waits_for_its_opening_post_without_counting(
+    store: Store,
+) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(
+        RetryLater("ratelimited", after=timedelta(seconds=30)), Sent("C1:1700000000.000100")
+    )
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue_session(store, clock)
+
+    await dispatcher.drain()
+    clock.advance(timedelta(seconds=29))
+    await dispatcher.drain()
+
+    assert platform.attempts == ["opening"]
+    waiting = await _row(store, "phase")
+    assert (waiting.status, waiting.attempts, waiting.last_error) == (
+        OutboxStatus.PENDING,
+        0,
+        None,
+    )
+    assert waiting.next_attempt_at >= (await _row(store, "opening")).next_attempt_at
+
+    clock.advance(timedelta(seconds=1))
+    await dispatcher.drain()
+
+    assert platform.attempts == ["opening", "opening", "phase"]
+    assert platform.threads["phase"] == "1700000000.000100"
+    assert (await _row(store, "phase")).status == OutboxStatus.SENT
+
+
+async def test_a_post_for_a_thread_whose_opening_post_failed_fails_too(store: Store) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(Failed("channel_not_found"))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue_session(store, clock)
+
+    await dispatcher.drain()
+    clock.advance(timedelta(hours=1))
+    await dispatcher.drain()
+
+    assert platform.attempts == ["opening"]
+    phase = await _row(store, "phase")
+    assert phase.status == OutboxStatus.FAILED
+    assert phase.last_error == "the post about intervision:3 failed: channel_not_found"
+
+
+async def test_a_post_for_a_thread_without_any_opening_post_ends_as_a_failure(
+    store: Store,
+) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform()
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue(store, "orphan", clock, thread_ref=THREAD_OF_SUBJECT + "intervision:9")
+    await _queue(store, "elsewhere", clock, channel_ref="C2", subject="intervision:9")
+
+    for _ in range(MAX_ATTEMPTS + 3):
+        await dispatcher.drain()
+        clock.advance(timedelta(hours=1))
+
+    assert platform.attempts == ["elsewhere"]
+    orphan = await _row(store, "orphan")
+    assert (orphan.status, orphan.attempts) == (OutboxStatus.FAILED, MAX_ATTEMPTS)
+    assert orphan.last_error == "no post about intervision:9 to reply to yet"
 
 
 def test_backoff_doubles_and_is_capped() -> None:

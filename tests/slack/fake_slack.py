@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import hashlib
 import itertools
 import json
 import time
@@ -56,6 +57,8 @@ SCOPES = ",".join(
 MAX_BLOCKS = 50
 MAX_TEXT = 40_000
 HISTORY_LIMIT = 100
+MAX_GROUP_USERS = 8
+"""``conversations.open`` refuses more people than this (besides the calling app)."""
 REPLIES_LIMIT = 1000
 
 # A method whose call needs no token at all.
@@ -156,6 +159,8 @@ class FakeSlack:
         self._users: dict[str, JsonDict] = {}
         self._channels: dict[str, JsonDict] = {}
         self._open_dms: set[str] = set()
+        self._groups: dict[str, list[str]] = {}
+        """Group conversations (multi-person DMs) opened, with their members."""
         self._views: dict[str, JsonDict] = {}
         self._home_views: dict[str, str] = {}
         self._view_numbers = itertools.count(1)
@@ -686,8 +691,11 @@ class FakeSlack:
             raise SlackError("users_list_not_supplied")
         if len(users) == 1:
             channel_id = "D" + users[0]
+        elif len(set(users)) > MAX_GROUP_USERS:
+            raise SlackError("too_many_users")
         else:
-            channel_id = "G" + "".join(user[1:] for user in sorted(users))
+            channel_id = group_id(users)
+            self._groups[channel_id] = sorted(set(users))
         already_open = channel_id in self._open_dms
         self._open_dms.add(channel_id)
         channel: JsonDict = {"id": channel_id}
@@ -917,6 +925,13 @@ class FakeSlack:
                 "user": channel_id[1:],
                 "created": 1_700_000_000,
             }
+        if channel_id in self._groups:
+            names = "--".join(user.lower() for user in self._groups[channel_id])
+            return {
+                **_channel(channel_id, f"mpdm-{names}-1", is_private=True),
+                "is_group": False,
+                "is_mpim": True,
+            }
         return _channel(channel_id, f"channel-{channel_id}", is_private=channel_id.startswith("G"))
 
     def _new_view(self, view: JsonDict, *, view_id: str | None = None) -> JsonDict:
@@ -1083,6 +1098,12 @@ def _check_hash(call: Call, existing: JsonDict) -> None:
     expected = _text_arg(call, "hash")
     if expected is not None and expected != existing["hash"]:
         raise SlackError("hash_conflict")
+
+
+def group_id(users: list[str]) -> str:
+    """The id of the group conversation of these users: the same for the same set, as Slack's."""
+    digest = hashlib.sha1(",".join(sorted(set(users))).encode(), usedforsecurity=False)
+    return "G" + digest.hexdigest()[:10].upper()
 
 
 def _dm_for_user(channel: str) -> str:

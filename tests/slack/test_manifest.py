@@ -19,6 +19,9 @@ LEAST_PRIVILEGE = {
     "groups:read",
     "im:history",
     "im:write",
+    "mpim:history",
+    "mpim:read",
+    "mpim:write",
     "users:read",
 }
 
@@ -58,6 +61,7 @@ def test_events_interactivity_home_and_socket_mode_are_on() -> None:
         "message.channels",
         "message.groups",
         "message.im",
+        "message.mpim",
     }
     assert settings["interactivity"]["is_enabled"] is True
     assert settings["socket_mode_enabled"] is True

@@ -20,7 +20,6 @@ from bot.app import Hoedan
 from bot.outbox import Deliverer, OutboxDispatcher
 from bot.scheduler import create_scheduler
 from bot.slack.adapter import SlackAdapter
-from flows.engine import FlowEngine
 from storage.enums import Platform
 from storage.types import utcnow
 
@@ -99,7 +98,7 @@ class Service:
         self._dispatching = asyncio.ensure_future(self.dispatcher.run_forever(self._stop))
         self.scheduler = create_scheduler(
             self.hoedan.store,
-            FlowEngine(()),
+            self.hoedan.runtime.engine,
             clock=self._clock,
             on_queued=self._wake,
             timezone=settings.timezone,

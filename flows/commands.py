@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from flows import answers, browse, exchange, home, invitations, membership, regions, sources
+from flows import (
+    answers,
+    browse,
+    exchange,
+    home,
+    intervision,
+    intervision_room,
+    invitations,
+    membership,
+    regions,
+    sources,
+)
 from flows.context import Context
 from flows.errors import UserError
 from flows.events import (
@@ -46,6 +57,7 @@ COMMANDS: dict[CommandName, CommandHandler] = {
     CommandName.INVITATIONS: invitations.invitations_command,
     CommandName.REGION: regions.region_command,
     CommandName.ROLE: membership.role_command,
+    CommandName.INTERVISION: intervision_room.intervision_command,
 }
 
 
@@ -91,7 +103,7 @@ def wants(event: InboundEvent) -> bool:
     messages (a thread it follows, a session it records) widens this check.
     """
     if isinstance(event, MessageEvent):
-        return sources.concerns_exchange(event.text)
+        return sources.concerns_exchange(event.text) or intervision_room.may_be_in_session(event)
     if isinstance(event, MessageEdited):
         return sources.concerns_exchange(event.text) or sources.concerns_exchange(
             event.previous_text
@@ -102,7 +114,10 @@ def wants(event: InboundEvent) -> bool:
 
 
 async def on_message(ctx: Context, event: MessageEvent) -> None:
-    """A channel message: #zodan in a question's thread answers it; #hoedan asks a question."""
+    """A channel message: said in an intervision, it stays there; otherwise #zodan in a
+    question's thread answers it, and #hoedan asks a question."""
+    if await intervision_room.session_of_place(ctx, event):
+        return
     if answers.contains_zodan(event.text) and (
         event.place.thread_ref is not None or not exchange.contains_hashtag(event.text)
     ):
@@ -140,6 +155,10 @@ ACTIONS: dict[str, ActionHandler] = {
     invitations.OFF: invitations.switch_off,
     home.SHOW_HELP: _help_button,
     home.LIST_QUESTIONS: _list_button,
+    intervision_room.START_FORM_OPEN: intervision_room.start_button,
+    intervision.CASE_FORM_OPEN: intervision_room.open_case_form,
+    intervision.LESSON_FORM_OPEN: intervision_room.open_lesson_form,
+    **dict.fromkeys(intervision.STEERING, intervision_room.steer),
 }
 
 
@@ -161,6 +180,10 @@ FORMS: dict[str, FormHandler] = {
     exchange.THEMES_FORM: exchange.themes_form,
     answers.FORM: answers.answer_form,
     answers.OUTCOME_FORM: answers.outcome_form,
+    intervision_room.START_FORM: intervision_room.start_form,
+    intervision.CASE_FORM: intervision_room.case_form,
+    intervision.LESSON_FORM: intervision_room.lesson_form,
+    intervision.TAKEAWAY_FORM: intervision_room.lesson_form,
 }
 
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from flows.config import FlowConfig
+from flows.engine import FlowEngine
 from flows.events import FormSubmitted, InboundEvent
 from flows.messages import Form, Message, Paragraph
 from flows.outbound import Home, Outbound, Privately, ToMember, ToSpace
@@ -33,6 +34,8 @@ class Context:
     space: Space
     event: InboundEvent
     now: datetime
+    flows: FlowEngine
+    """Starts and feeds the long-running flows (intervision sessions)."""
     outbound: list[Outbound] = field(default_factory=list)
     form: Form | None = None
 

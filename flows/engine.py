@@ -9,7 +9,7 @@ never applies twice. An event a state does not accept fails loudly: silence woul
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,6 +46,8 @@ class Step:
 
 
 Handler = Callable[[Step], Transition]
+Finisher = Callable[[Transaction, int, Mapping[str, Any], datetime], Awaitable[Sequence[Outbound]]]
+"""``(tx, flow_id, final data, now) -> messages``."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,10 @@ class FlowDefinition:
     states: Mapping[str, State]
     start: Callable[[Mapping[str, Any], datetime], Transition]
     """Builds the first transition (normally into ``initial``) from the start data."""
+    finish: Finisher | None = None
+    """Runs when the flow reaches a final state, in the same transaction, for what a pure
+    transition cannot do: read what the flow collected elsewhere (an intervision's
+    contributions) to write its summary. Its messages are queued like the transition's."""
 
     def __post_init__(self) -> None:
         if self.initial not in self.states:
@@ -168,6 +174,9 @@ class FlowEngine:
             finished=definition.is_final(transition.state),
         )
         await enqueue(tx, list(transition.effects), key_prefix=f"flow:{flow_id}:{revision}")
+        if definition.finish is not None and definition.is_final(transition.state):
+            closing = await definition.finish(tx, flow_id, transition.data, now)
+            await enqueue(tx, list(closing), key_prefix=f"flow:{flow_id}:{revision}:final")
         return instance
 
     async def fire_due(self, store: Store, *, now: datetime) -> int:

@@ -103,6 +103,9 @@ class FormSubmitted(_Inbound):
     form_id: str
     values: dict[str, FormValue] = field(default_factory=dict)
     context: str = ""
+    member_names: dict[str, str] = field(default_factory=dict)
+    """Display names of the members picked in member inputs, by platform id, as far as the
+    adapter knows them: a member picked before they ever spoke to Hoedan gets a real name."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -48,6 +48,12 @@ def require(actual: Role, needed: Role, *, key: str = "roles.needed") -> None:
         raise NotAllowed(key, needed=needed.value)
 
 
+def may_steer(actual: Role, *, is_facilitator: bool) -> bool:
+    """An intervision is steered by its facilitator; a coordinator may step in (a facilitator
+    who dropped out should not leave a session stuck)."""
+    return is_facilitator or has_role(actual, Role.COORDINATOR)
+
+
 def may_grant(granter: Role, target_current: Role, new_role: Role) -> bool:
     """Admins grant any role; coordinators grant coach and participant to those below them."""
     if granter is Role.ADMIN:

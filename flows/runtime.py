@@ -13,9 +13,10 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows import commands, sources
+from flows import commands, intervision, sources
 from flows.config import FlowConfig
 from flows.context import Context
+from flows.engine import FlowDefinition, FlowEngine
 from flows.errors import UserError
 from flows.events import (
     ActionEvent,
@@ -50,11 +51,17 @@ class Outcome:
     """Nothing in Hoedan cares about this event; no database work was done."""
 
 
+FLOWS: tuple[FlowDefinition, ...] = (intervision.DEFINITION,)
+"""Every long-running flow Hoedan knows."""
+
+
 class Runtime:
     def __init__(self, store: Store, config: FlowConfig) -> None:
         self.store = store
         self.config = config
         self._network: Network | None = None
+        self.engine = FlowEngine(FLOWS)
+        """Shared with the scheduler, which hands the same flows their deadlines."""
         """The configured network once it is known to be stored; it never changes identity."""
 
     def texts_for_member(self, member: Member) -> Texts:
@@ -101,6 +108,7 @@ class Runtime:
             space=space,
             event=event,
             now=now,
+            flows=self.engine,
         )
 
     async def _network_in(self, tx: Transaction) -> Network:

@@ -48,9 +48,24 @@ def _flatten(table: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def load_catalogue(language: str) -> dict[str, str]:
-    """All template sources of a language, keyed by dotted name (``question.stored``)."""
-    raw = files("prompts").joinpath(language, "texts.toml").read_text(encoding="utf-8")
-    return _flatten(tomllib.loads(raw))
+    """All template sources of a language, keyed by dotted name (``question.stored``).
+
+    A language is every ``.toml`` file in ``prompts/<language>/`` (``texts.toml`` for the
+    general texts, one file per larger flow such as ``intervision.toml``), so a coach improving
+    one flow's texts finds them together. A key defined in two files is an error, not a
+    silent winner.
+    """
+    catalogue: dict[str, str] = {}
+    folder = files("prompts").joinpath(language)
+    for source in sorted(folder.iterdir(), key=lambda entry: entry.name):
+        if not source.name.endswith(".toml"):
+            continue
+        entries = _flatten(tomllib.loads(source.read_text(encoding="utf-8")))
+        twice = sorted(set(entries) & set(catalogue))
+        if twice:
+            raise ValueError(f"prompts/{language}/{source.name} repeats keys: {', '.join(twice)}")
+        catalogue.update(entries)
+    return catalogue
 
 
 def _number(value: int) -> str:

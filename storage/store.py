@@ -16,6 +16,7 @@ from storage.database import DatabaseUrls, create_async_db_engine
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.delivery import InboundRepository, OutboxRepository
 from storage.repositories.flows import FlowRepository
+from storage.repositories.intervision import IntervisionRepository
 from storage.repositories.knowledge import KnowledgeRepository
 from storage.repositories.matching import MatchRepository
 from storage.repositories.members import MemberRepository
@@ -39,6 +40,7 @@ class Transaction:
     inbound: InboundRepository
     outbox: OutboxRepository
     flows: FlowRepository
+    intervision: IntervisionRepository
 
 
 _inside = ContextVar("inside_transaction", default=False)
@@ -94,6 +96,7 @@ class Store:
                 inbound=InboundRepository(session),
                 outbox=OutboxRepository(session),
                 flows=FlowRepository(session),
+                intervision=IntervisionRepository(session),
             )
 
     async def ping(self) -> bool:

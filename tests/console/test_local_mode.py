@@ -69,6 +69,7 @@ def test_bad_input_gets_clear_dutch_answers_and_stores_nothing(run_hoedan: RunHo
             "/hoedan rol Dirk coach",
             "/hoedan rol Dirk keizer",
             "/hoedan intervisie",
+            "/hoedan leervraag",
             "/hoedan vragen",
         ]
     )
@@ -83,7 +84,8 @@ def test_bad_input_gets_clear_dutch_answers_and_stores_nothing(run_hoedan: RunHo
     assert "Bedoelde je zoek?" in _reply_after(run.stdout, "/hoedan zoekk subsidie")
     assert "Dat mag je niet" in _reply_after(run.stdout, "/hoedan rol Dirk coach")
     assert "De rol keizer ken ik niet" in _reply_after(run.stdout, "/hoedan rol Dirk keizer")
-    assert "kan ik nog niet" in _reply_after(run.stdout, "/hoedan intervisie")
+    assert "doen coaches" in _reply_after(run.stdout, "/hoedan intervisie")
+    assert "kan ik nog niet" in _reply_after(run.stdout, "/hoedan leervraag")
     assert "Er staan geen open vragen" in _reply_after(run.stdout, "/hoedan vragen")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -44,7 +44,5 @@ def create_scheduler(
         id="flow-deadlines",
         max_instances=1,
         coalesce=True,
-        # At once as well: a deadline that passed while Hoedan was down fires at start-up.
-        next_run_time=datetime.now(UTC),
     )
     return scheduler

@@ -18,15 +18,17 @@ measures ``MatchRepository`` (storage/repositories/matching.py) in three parts:
    queries (the dev set's, then generated ones) are timed through ``similar()``. Each runs in
    a transaction of its own that has already begun, as in the app, where ``similar()``
    follows storing the question; only the call is timed. Beside them, in the same run, on the
-   same data and timed the same way: the bare ``bm25()`` query and (for a subset, as it scans
-   every question) the old LIKE scan. On SQLite the timing is repeated after FTS5's
-   ``optimize``, to show what a periodic maintenance run would gain (informational).
+   same data and timed the same way: the bare ``bm25()`` (PostgreSQL: ``ts_rank()``) query
+   and (for a subset, as it scans every question) the old LIKE scan. On SQLite the timing is
+   repeated after FTS5's ``optimize``, to show what a periodic maintenance run would gain
+   (informational).
 3. Relevance at scale: for the generated queries, which are about a known topic, the share
    of ``similar()``'s results that are about the same topic (the generated data holds
    hundreds of questions per topic, so "the" partner does not exist there).
 
 With ``--postgres URL`` parts 2 and 3 run on PostgreSQL too, in a schema of their own that is
-dropped afterwards; after the bulk load it runs ``VACUUM ANALYZE``, as autovacuum soon would.
+dropped afterwards; after the bulk load it runs ``VACUUM ANALYZE`` on the search tables, as
+autovacuum soon would.
 
 The goals are printed as met or not met, for information: the exit status is 0 unless
 something crashed. Results go to ``bench/results/matcher.json``; the SQLite file of the last
@@ -253,37 +255,45 @@ def _like(network_id: int) -> Search:
     return search
 
 
+_BM25_COPIES = {
+    "sqlite": (
+        "CREATE VIRTUAL TABLE bench_bm25 USING fts5(question, answers, "
+        "tokenize = 'unicode61 remove_diacritics 2')",
+        "INSERT INTO bench_bm25 (rowid, question, answers) "
+        "SELECT rowid, question, answers FROM question_search",
+    ),
+    "postgresql": (
+        "CREATE TABLE bench_bm25 AS SELECT question_id, "
+        "setweight(to_tsvector('simple', question), 'A') || "
+        "setweight(to_tsvector('simple', answers), 'B') AS document FROM question_search",
+        "CREATE INDEX bench_bm25_document ON bench_bm25 USING gin (document)",
+    ),
+}
+"""The statements that make ``bench_bm25`` per database (see ``bm25_table``)."""
+
+
 def copy_for_bm25(urls: DatabaseUrls) -> None:
-    """On SQLite, the copy of the index that the bare ``bm25()`` baseline reads."""
-    if not urls.is_sqlite:
-        return
+    """The copy of the index that the bare ``bm25()`` / ``ts_rank()`` baseline reads."""
     engine = create_sync_db_engine(urls)
     try:
         with engine.begin() as connection:
             connection.execute(text("DROP TABLE IF EXISTS bench_bm25"))
-            connection.execute(
-                text(
-                    "CREATE VIRTUAL TABLE bench_bm25 USING fts5(question, answers, "
-                    "tokenize = 'unicode61 remove_diacritics 2')"
-                )
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO bench_bm25 (rowid, question, answers) "
-                    "SELECT rowid, question, answers FROM question_search"
-                )
-            )
+            for statement in _BM25_COPIES["sqlite" if urls.is_sqlite else "postgresql"]:
+                connection.execute(text(statement))
     finally:
         engine.dispose()
 
 
 def bm25_table(store: Store) -> str:
-    """Where the bare ``bm25()`` baseline reads: a copy of the index with FTS5's defaults.
+    """Where the bare baseline reads: a copy of the index made for it (``copy_for_bm25``).
 
-    Hoedan's own table keeps no column sizes (``columnsize=0``), which ``bm25()`` needs; on
-    that table it would tokenize every row's text again and look slower than it is.
+    On SQLite, an FTS5 table with FTS5's defaults: Hoedan's own table keeps no column sizes
+    (``columnsize=0``), which ``bm25()`` needs; on that table it would tokenize every row's
+    text again and look slower than it is. On PostgreSQL, the weighted tsvector with a GIN
+    index that Hoedan used before migration 0004: ``ts_rank()`` needs a tsvector, and Hoedan's
+    own index no longer has one.
     """
-    return "bench_bm25" if store.urls.is_sqlite else "question_search"
+    return "bench_bm25"
 
 
 def _bm25_expression(query: str) -> str:
@@ -317,7 +327,7 @@ def _bm25(store: Store, table: str) -> Search:
         make = _bm25_expression
     else:
         statement = text(
-            "SELECT question_id FROM question_search "
+            f"SELECT question_id FROM {table} "  # noqa: S608  (fixed name)
             "WHERE document @@ to_tsquery('simple', :expr) "
             "ORDER BY ts_rank(document, to_tsquery('simple', :expr)) DESC LIMIT :ranked"
         )
@@ -483,12 +493,14 @@ def build(
 
 
 def _vacuum_analyze(urls: DatabaseUrls) -> None:
-    """What autovacuum does to a freshly filled PostgreSQL table before long: statistics for
-    the planner, and the GIN index's pending list merged into the index."""
+    """What autovacuum does to freshly filled PostgreSQL tables before long: statistics for
+    the planner, the visibility map that lets the matcher read ``question_search_stem`` from
+    its index alone, and the baseline's GIN index's pending list merged into the index."""
     engine = create_engine(urls.sync_url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as connection:
-            connection.execute(text("VACUUM ANALYZE question_search"))
+            for table in ("question_search", "question_search_stem", "bench_bm25"):
+                connection.execute(text(f"VACUUM ANALYZE {table}"))
             connection.execute(text("ANALYZE question"))
     finally:
         engine.dispose()
@@ -507,15 +519,21 @@ def _progress() -> Iterator[Progress]:
         yield progress
 
 
+_INDEX_ROWS = {
+    "sqlite": "SELECT question, answers FROM question_search WHERE rowid = :id",
+    "postgresql": "SELECT s.question, s.answers, ARRAY(SELECT t.in_answers::text || ' ' || t.stem "
+    "FROM question_search_stem AS t WHERE t.question_id = s.question_id ORDER BY 1) AS stems "
+    "FROM question_search AS s WHERE s.question_id = :id",
+}
+"""A question's search entry; on PostgreSQL with the stems its trigger wrote (migration 0004)."""
+
+
 async def check_index(store: Store, built: Built, *, sample: int, seed: int) -> str:
     """Re-index a sample through ``MatchRepository.index`` and compare: the bulk rows must be
     exactly what the app writes."""
     picker = random.Random(seed)  # noqa: S311  (a sample, not a secret)
     ids = picker.sample(range(1, built.questions + 1), min(sample, built.questions))
-    key = "rowid" if store.urls.is_sqlite else "question_id"
-    read = text(
-        f"SELECT question, answers FROM question_search WHERE {key} = :id"  # noqa: S608  (fixed)
-    )
+    read = text(_INDEX_ROWS["sqlite" if store.urls.is_sqlite else "postgresql"])
     changed = 0
     async with store.transaction() as tx:
         connection = await tx.session.connection()

@@ -61,8 +61,10 @@ def search_document(text: str) -> str:
 # each with the related words from prompts/synonyms.toml that may stand for it.
 
 SEARCH_INDEX_TABLE = "question_search"
-"""The full-text index of questions (migration 0003): an FTS5 table on SQLite, a table with a
-``tsvector`` on PostgreSQL. No model describes it, so schema comparisons leave it out."""
+"""The full-text index of questions (migration 0003): an FTS5 table on SQLite, a plain table
+on PostgreSQL, there with ``question_search_stem`` beside it (migration 0004). No model
+describes them, so schema comparisons leave out this table and every table whose name starts
+with it and an underscore."""
 
 PREFIX_MIN = 4
 """A query stem this long also finds longer words that begin with it: Dutch glues words into
@@ -279,8 +281,9 @@ def generic_stems() -> frozenset[str]:
 
 def include_in_schema_comparison(name: str | None, type_: str, parent_names: object) -> bool:
     """Alembic ``include_name`` hook: leave out the search index (SQLite also adds shadow
-    tables ``question_search_data``, ``_idx``, ``_content``, ``_config``), which no model
-    describes because an FTS5 table cannot be one; everything else is compared."""
+    tables ``question_search_data``, ``_idx``, ``_content``, ``_config``; PostgreSQL has
+    ``question_search_stem``), which no model describes because an FTS5 table cannot be one;
+    everything else is compared."""
     if type_ != "table" or name is None:
         return True
     return name != SEARCH_INDEX_TABLE and not name.startswith(f"{SEARCH_INDEX_TABLE}_")

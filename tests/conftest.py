@@ -39,7 +39,7 @@ def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'hoedan.db'}"
 
 
-def _postgres_schema_url() -> Iterator[str]:
+def postgres_schema_url() -> Iterator[str]:
     """A fresh schema in the test PostgreSQL, dropped afterwards; the URL points into it."""
     schema = f"t_{uuid.uuid4().hex[:16]}"
     admin_url = make_url(POSTGRES_URL).set(drivername="postgresql+psycopg")
@@ -62,7 +62,7 @@ def database_url(request: pytest.FixtureRequest, sqlite_url: str) -> Iterator[st
     if request.param == "sqlite":
         yield sqlite_url
     else:
-        yield from _postgres_schema_url()
+        yield from postgres_schema_url()
 
 
 @pytest.fixture

@@ -417,7 +417,13 @@ def _contribution(step: Step) -> Transition:
         waiting = _waiting(updated)
         if waiting:
             effects.append(
-                _say(updated, "intervision.turn.next", name=user(_name(updated, waiting[0])))
+                _say(
+                    updated,
+                    "intervision.turn.next",
+                    name=user(_name(updated, waiting[0])),
+                    waiting=user(", ".join(_name(updated, m) for m in waiting)),
+                    count=len(waiting),
+                )
             )
         else:
             effects.append(_say(updated, "intervision.turn.everyone"))

@@ -160,7 +160,7 @@ async def start_form(ctx: Context, values: dict[str, FormValue]) -> None:
     roles.require(ctx.role, Role.COACH, key="intervision.refused.not_coach")
     method = _method(ctx, ctx.form_context)
     if method.is_custom:
-        method = methods.compose(_strings(values.get("blocks")))
+        method = _composed(_strings(values.get("blocks")))
     else:
         method = _with_minutes(method, values.get("minutes"))
     owners = await _members(ctx, values.get("owner"))
@@ -231,6 +231,16 @@ async def start_form(ctx: Context, values: dict[str, FormValue]) -> None:
         "intervision.start.started_group" if venue == GROUP else "intervision.start.started_thread",
         owner=user(owner.display_name),
     )
+
+
+def _composed(block_ids: list[str]) -> Method:
+    """A coach's own method: the chosen phases between the case and the lessons."""
+    if not block_ids:
+        raise UserError("intervision.refused.no_blocks")
+    try:
+        return methods.compose(block_ids)
+    except methods.CompositionError:
+        raise UserError("intervision.refused.no_blocks") from None
 
 
 def _with_minutes(method: Method, typed: FormValue) -> Method:

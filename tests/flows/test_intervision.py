@@ -223,8 +223,9 @@ async def test_a_full_incident_session_in_a_group_conversation(chat: Chat, store
 
     # Turn by turn: each contribution names the next.
     after_bram = await say_in_group(chat, "Bram", "Begin met één gezamenlijk succes.")
-    assert "Nu *Dirk*" in after_bram.only.text or "Nu Dirk" in after_bram.only.text
-    await say_in_group(chat, "Dirk", "Laat de wethouder een partner bezoeken.")
+    assert after_bram.only.text == "Dank je. Nu *Dirk*. Nog niet aan de beurt geweest: Dirk, Eva."
+    after_dirk = await say_in_group(chat, "Dirk", "Laat de wethouder een partner bezoeken.")
+    assert after_dirk.only.text == "Dank je. Nu *Eva*."
     last = await say_in_group(chat, "Eva", CONFIDENTIAL)
     assert "Iedereen is aan de beurt geweest" in last.only.text
 
@@ -388,3 +389,42 @@ async def test_a_session_in_a_thread(chat: Chat, store: Store) -> None:
         texts = [c.text for c in (await tx.session.exec(select(IntervisionContribution))).all()]
     assert "Een vraag in het draadje." in texts
     assert "#hoedan" not in texts
+
+
+async def test_a_custom_session_is_composed_from_building_blocks(chat: Chat, store: Store) -> None:
+    opened = await chat.command(COACH, "intervisie eigen")
+    form = opened.outcome.form
+    assert form is not None
+    [blocks] = [field for field in form.inputs if field.name == "blocks"]
+    offered = [option.value for option in blocks.options]  # type: ignore[union-attr]
+    assert "advice" in offered
+    assert "case" not in offered
+    assert "lessons" not in offered
+    said = await chat.submit(
+        COACH,
+        START_FORM,
+        {
+            "owner": ["anna"],
+            "participants": ["bram", "dirk"],
+            "blocks": ["clarify", "advice"],
+            "venue": "group",
+        },
+        context=form.context,
+    )
+    await deliver_all(chat)
+    [opening] = group_posts(said)
+    assert "1. Het incident" not in opening.text
+    current = await flow(store)
+    assert [phase["id"] for phase in current.data["phases"]] == [
+        "case",
+        "clarify",
+        "advice",
+        "lessons",
+    ]
+    refused = await chat.submit(
+        COACH,
+        START_FORM,
+        {"owner": ["anna"], "participants": ["bram", "eva"], "blocks": ["nonsense"]},
+        context=form.context,
+    )
+    assert "minstens één fase" in refused.only.text

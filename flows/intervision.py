@@ -225,45 +225,23 @@ def _announcement(data: Mapping[str, Any]) -> Outbound:
     return _to_session(data, Message(parts=tuple(parts), buttons=_steering_buttons(data)))
 
 
+def _private_ask(
+    data: Mapping[str, Any], member_id: int, ask: RichText, label: RichText, action: str
+) -> Outbound:
+    """A direct message to one person with one button that opens their form."""
+    button = Button(label=label, action=action, value=str(data["session_id"]), style="primary")
+    return Outbound(ToMember(member_id), Message(parts=(Paragraph(text=ask),), buttons=(button,)))
+
+
 def _lesson_requests(data: Mapping[str, Any]) -> list[Outbound]:
     """Each participant privately asked for their lesson, the case owner for their takeaway."""
     texts = _texts(data)
-    value = str(data["session_id"])
-    requests = []
-    for member_id in _turn_order(data):
-        requests.append(
-            Outbound(
-                ToMember(member_id),
-                Message(
-                    parts=(Paragraph(text=texts.render("intervision.lesson.ask")),),
-                    buttons=(
-                        Button(
-                            label=texts.render("intervision.lesson.button"),
-                            action=LESSON_FORM_OPEN,
-                            value=value,
-                            style="primary",
-                        ),
-                    ),
-                ),
-            )
-        )
-    requests.append(
-        Outbound(
-            ToMember(int(data["owner"]["id"])),
-            Message(
-                parts=(Paragraph(text=texts.render("intervision.takeaway.ask")),),
-                buttons=(
-                    Button(
-                        label=texts.render("intervision.takeaway.button"),
-                        action=LESSON_FORM_OPEN,
-                        value=value,
-                        style="primary",
-                    ),
-                ),
-            ),
-        )
-    )
-    return requests
+    lesson = texts.render("intervision.lesson.ask"), texts.render("intervision.lesson.button")
+    takeaway = texts.render("intervision.takeaway.ask"), texts.render("intervision.takeaway.button")
+    return [
+        *(_private_ask(data, member, *lesson, LESSON_FORM_OPEN) for member in _turn_order(data)),
+        _private_ask(data, int(data["owner"]["id"]), *takeaway, LESSON_FORM_OPEN),
+    ]
 
 
 # Transitions ---------------------------------------------------------------------------------
@@ -341,27 +319,16 @@ def start(data: Mapping[str, Any], now: datetime) -> Transition:
             ),
         ),
     )
-    ask_case = Outbound(
-        ToMember(int(data["owner"]["id"])),
-        Message(
-            parts=(
-                Paragraph(
-                    text=texts.render(
-                        "intervision.case.ask",
-                        facilitator=user(data["facilitator"]["name"]),
-                        method=data["method"],
-                    )
-                ),
-            ),
-            buttons=(
-                Button(
-                    label=texts.render("intervision.case.button"),
-                    action=CASE_FORM_OPEN,
-                    value=str(data["session_id"]),
-                    style="primary",
-                ),
-            ),
+    ask_case = _private_ask(
+        data,
+        int(data["owner"]["id"]),
+        texts.render(
+            "intervision.case.ask",
+            facilitator=user(data["facilitator"]["name"]),
+            method=data["method"],
         ),
+        texts.render("intervision.case.button"),
+        CASE_FORM_OPEN,
     )
     return Transition(
         AWAITING_CASE, dict(data), (_to_session(data, opening, opening=True), ask_case)
@@ -578,54 +545,48 @@ async def finish(
         )
     )
 
+    def to_owner(*parts: Part) -> Outbound:
+        return Outbound(ToMember(int(data["owner"]["id"])), Message(parts=parts))
+
+    def said_by(author_id: int, text: str) -> RichText:
+        return join((theirs(_name(data, author_id)), ours(": "), theirs(text)))
+
     record = [
-        Outbound(
-            ToMember(int(data["owner"]["id"])),
-            Message(
-                parts=(
-                    Heading(text=texts.render("intervision.record.heading", method=data["method"])),
-                )
-            ),
-        )
+        to_owner(Heading(text=texts.render("intervision.record.heading", method=data["method"])))
     ]
     for phase in reached:
-        lines = tuple(
-            join((theirs(_name(data, c.author_id)), ours(": "), theirs(c.text)))
-            for c in said
-            if c.phase == phase["id"]
-        )
-        if not lines:
-            continue
-        record.append(
-            Outbound(
-                ToMember(int(data["owner"]["id"])),
-                Message(parts=(Paragraph(text=ours(f"*{phase['name']}*")), ItemList(items=lines))),
-            )
-        )
+        lines = [said_by(c.author_id, c.text) for c in said if c.phase == phase["id"]]
+        for part in _chunks(lines):
+            heading = Paragraph(text=ours(f"*{phase['name']}*"))
+            record.append(to_owner(heading, ItemList(items=part)))
     if lessons:
         record.append(
-            Outbound(
-                ToMember(int(data["owner"]["id"])),
-                Message(
-                    parts=(
-                        Paragraph(text=texts.render("intervision.record.lessons")),
-                        ItemList(
-                            items=tuple(
-                                join(
-                                    (
-                                        theirs(_name(data, lesson.author_id)),
-                                        ours(": "),
-                                        theirs(lesson.text),
-                                    )
-                                )
-                                for lesson in lessons
-                            )
-                        ),
-                    )
-                ),
+            to_owner(
+                Paragraph(text=texts.render("intervision.record.lessons")),
+                ItemList(items=tuple(said_by(lesson.author_id, lesson.text) for lesson in lessons)),
             )
         )
     return [_to_session(data, Message(parts=tuple(summary))), *record]
+
+
+RECORD_CHARS = 2500
+"""Text per message of the case owner's record: well within what one chat message can show, so
+a long phase is split over several messages instead of being cut short."""
+
+
+def _chunks(lines: Sequence[RichText]) -> list[tuple[RichText, ...]]:
+    chunks: list[tuple[RichText, ...]] = []
+    current: list[RichText] = []
+    size = 0
+    for line in lines:
+        if current and size + len(line.plain) > RECORD_CHARS:
+            chunks.append(tuple(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line.plain)
+    if current:
+        chunks.append(tuple(current))
+    return chunks
 
 
 DEFINITION = FlowDefinition(

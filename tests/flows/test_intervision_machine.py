@@ -19,6 +19,7 @@ from flows.events import (
     TimerFired,
 )
 from flows.intervision import Refused
+from flows.text import ours
 from storage.enums import Platform
 
 T0 = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
@@ -219,3 +220,10 @@ def test_someone_outside_the_session_is_refused() -> None:
     first = running()
     with pytest.raises(Refused):
         step(first.state, first.data, message("frank"), T0)
+
+
+def test_a_long_record_is_split_rather_than_cut() -> None:
+    lines = [ours("x" * 1000) for _ in range(6)]
+    chunks = intervision._chunks(lines)
+    assert [len(chunk) for chunk in chunks] == [2, 2, 2]
+    assert intervision._chunks([ours("y" * 5000)]) == [(ours("y" * 5000),)]

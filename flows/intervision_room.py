@@ -136,14 +136,14 @@ def _start_form(ctx: Context, method: Method) -> Form:
                 required=False,
             )
         )
+    venues = [Option(value=GROUP, label=texts.render("intervision.start.venue_group"))]
+    if _can_hold_thread(ctx):
+        venues.append(Option(value=THREAD, label=texts.render("intervision.start.venue_thread")))
     inputs.append(
         Choice(
             name="venue",
             label=texts.render("intervision.start.venue"),
-            options=(
-                Option(value=GROUP, label=texts.render("intervision.start.venue_group")),
-                Option(value=THREAD, label=texts.render("intervision.start.venue_thread")),
-            ),
+            options=tuple(venues),
             initial=(GROUP,),
         )
     )
@@ -173,6 +173,8 @@ async def start_form(ctx: Context, values: dict[str, FormValue]) -> None:
     if len(participants) > MAX_PARTICIPANTS:
         raise UserError("intervision.refused.too_many")
     venue = GROUP if values.get("venue") != THREAD else THREAD
+    if venue == THREAD and not _can_hold_thread(ctx):
+        raise UserError("intervision.refused.thread_needs_channel")
     everyone = list({m.id: m for m in (ctx.member, owner, *participants)}.values())
     if venue == GROUP:
         if len(everyone) > MAX_GROUP_MEMBERS:
@@ -241,6 +243,12 @@ def _composed(block_ids: list[str]) -> Method:
         return methods.compose(block_ids)
     except methods.CompositionError:
         raise UserError("intervision.refused.no_blocks") from None
+
+
+def _can_hold_thread(ctx: Context) -> bool:
+    """Only a channel can hold a session's thread: in a direct message it would land with the
+    coach alone, in a group conversation in front of people who are not in the session."""
+    return ctx.space.kind == SpaceKind.CHANNEL
 
 
 def _with_minutes(method: Method, typed: FormValue) -> Method:

@@ -15,7 +15,7 @@ from sqlmodel import col, select
 
 from flows import intervision
 from flows.config import FlowConfig
-from flows.events import FormValue, MessageEvent, Place
+from flows.events import CommandEvent, FormSubmitted, FormValue, MessageEvent, Place
 from flows.intervision_room import START_FORM
 from flows.messages import Button
 from storage.enums import DeliveryKind, Platform, SpaceKind
@@ -428,3 +428,31 @@ async def test_a_custom_session_is_composed_from_building_blocks(chat: Chat, sto
         context=form.context,
     )
     assert "minstens één fase" in refused.only.text
+
+
+async def test_a_thread_session_needs_a_channel(chat: Chat, store: Store) -> None:
+    """From a direct message the session would land with the coach alone."""
+    direct = Place(
+        platform=Platform.CONSOLE, external_id="dm-carla", name="dm", kind=SpaceKind.DIRECT
+    )
+    opened = await chat.send(
+        CommandEvent(
+            actor=chat.actor(COACH), place=direct, delivery_id="dm-1", text="intervisie incident"
+        )
+    )
+    assert opened.outcome.form is not None
+    [venue] = [field for field in opened.outcome.form.inputs if field.name == "venue"]
+    assert [option.value for option in venue.options] == ["group"]  # type: ignore[union-attr]
+    said = await chat.send(
+        FormSubmitted(
+            actor=chat.actor(COACH),
+            place=direct,
+            delivery_id="dm-2",
+            form_id=START_FORM,
+            values={"owner": ["anna"], "participants": ["bram", "dirk"], "venue": "thread"},
+            context="incident",
+        )
+    )
+    assert "Een draadje kan alleen in een kanaal" in said.only.text
+    async with store.transaction() as tx:
+        assert (await tx.session.exec(select(IntervisionSession))).all() == []

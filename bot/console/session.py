@@ -4,12 +4,25 @@
 member; ``:in <kanaal>`` moves to a channel, or to a group conversation Hoedan has written to
 (by its name); ``:kies <n>`` presses button n of the last message; when a form opens, the next
 lines answer its fields in order (``:annuleer`` stops it).
+
+The console keeps its own clock: real time plus whatever ``:wacht <minuten>`` added. Every event
+it sends and every flow deadline it fires uses that clock, so a demo or a test can let an
+intervision phase run out without waiting for it. After every line, deadlines that have passed
+fire and what they post is printed; ``run_console`` also checks every few seconds while a
+terminal waits for input.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import re
 import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
@@ -31,6 +44,9 @@ from flows.texts import Texts, user
 from storage.enums import DeliveryKind, Platform, SpaceKind
 from storage.models import OutboxMessage
 from storage.repositories.members import name_key
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
 
 COMMAND_PREFIX = "/hoedan"
 MAX_LINE_CHARS = 20_000
@@ -38,6 +54,20 @@ MAX_LINE_CHARS = 20_000
 
 
 MAX_NAME_CHARS = 80
+MAX_WAIT_MINUTES = 600
+"""``:wacht`` moves the clock at most ten hours at a time."""
+MAX_WAIT_STEPS = 10_000
+"""Deadlines one ``:wacht`` fires one by one at most (a guard; sessions have far fewer)."""
+_WAIT = re.compile(r"(?P<minutes>\d{1,6})\s*(?:m|min|mins|minuut|minuten|minute|minutes)?\.?")
+
+
+def wait_minutes(text: str) -> int | None:
+    """The minutes of ``:wacht <minuten>`` ("5", "5 min", "5 minuten"); None when unusable."""
+    found = _WAIT.fullmatch(text.strip().lower())
+    if found is None:
+        return None
+    minutes = int(found["minutes"])
+    return minutes if 1 <= minutes <= MAX_WAIT_MINUTES else None
 
 
 class _InvalidAnswer(Exception):
@@ -62,6 +92,9 @@ class _OpenForm:
     form: Form
     place: Place
     values: dict[str, FormValue] = field(default_factory=dict)
+    member_names: dict[str, str] = field(default_factory=dict)
+    """Names as typed in member fields, by member id, so that a member named before they ever
+    spoke gets that name (as Slack gives the names of the people picked)."""
     position: int = 0
 
     @property
@@ -81,6 +114,7 @@ class ConsoleSession:
         member: str,
         channel: str,
         interactive: bool,
+        clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self._runtime = runtime
         self._console = console
@@ -94,7 +128,17 @@ class ConsoleSession:
         self._groups: set[str] = set()
         """Group conversations delivered to, by their exact names: there a line is a group
         message, and its place is named exactly as the outbox addressed the group."""
+        self._clock = clock
+        self.offset = timedelta()
+        """How far ``:wacht`` moved this console's clock ahead of ``clock``."""
+        self._turn = asyncio.Lock()
+        """One thing at a time: a line, or a look at the deadlines between lines."""
         self.dispatcher = OutboxDispatcher(runtime.store, {Platform.CONSOLE: self})
+        """On real time, not the console's: the outbox stamps its messages with real time."""
+
+    def now(self) -> datetime:
+        """The console's time: the real clock plus what ``:wacht`` added."""
+        return self._clock() + self.offset
 
     @property
     def prompt(self) -> str:
@@ -137,6 +181,38 @@ class ConsoleSession:
         self._say("console.welcome", member=user(self.member_name), channel=self.channel)
 
     async def handle_line(self, raw: str) -> None:
+        """One line of input; then whatever deadline has passed by the console's clock fires."""
+        async with self._turn:
+            await self._line(raw)
+            await self._fire_due()
+
+    async def check_deadlines(
+        self, around_output: Callable[[], AbstractContextManager[object]] = nullcontext
+    ) -> int:
+        """Fire the deadlines that have passed and print what they post; returns how many.
+
+        Between lines (a timer in ``run_console``): ``around_output`` wraps the printing, so a
+        terminal can keep the line someone is typing readable.
+        """
+        async with self._turn:
+            return await self._fire_due(around_output=around_output)
+
+    async def _fire_due(
+        self,
+        at: datetime | None = None,
+        around_output: Callable[[], AbstractContextManager[object]] = nullcontext,
+    ) -> int:
+        try:
+            fired = await self._runtime.engine.fire_due(self._runtime.store, now=at or self.now())
+        except Exception:
+            log.exception("checking flow deadlines failed; trying again after the next line")
+            return 0
+        if fired:
+            with around_output():
+                await self.dispatcher.drain()
+        return fired
+
+    async def _line(self, raw: str) -> None:
         line = raw.rstrip("\r\n")[:MAX_LINE_CHARS]
         if not self._interactive:
             self._console.print(f"{self.prompt}{line}", style="dim", markup=False, highlight=False)
@@ -194,15 +270,61 @@ class ConsoleSession:
                 self._say("console.name_too_long", limit=MAX_NAME_CHARS)
                 return
             key = channel_key(rest)
+            if key not in self._groups and await self._was_group(key):
+                self._groups.add(key)
             self.channel = next((name for name in self._groups if channel_key(name) == key), key)
             now_in = "console.now_group" if self.channel in self._groups else "console.now_channel"
             self._say(now_in, channel=user(self.channel))
         elif word in {"kies", "choose"}:
             await self._press(rest)
+        elif word in {"wacht", "wait"}:
+            await self._wait(rest)
         elif word in {"help", "hulp"}:
             self._say("console.help")
         else:
             self._say("console.unknown_meta", word=user(word))
+
+    async def _was_group(self, key: str) -> bool:
+        """Whether Hoedan delivered to a group conversation of this name before (perhaps in an
+        earlier run on the same database): then ``:in`` enters it, not a channel."""
+        async with self._runtime.store.transaction() as tx:
+            # Any subject: every group message Hoedan sends belongs to something (a session).
+            found = await tx.outbox.subject_of_place(
+                platform=Platform.CONSOLE, channel_ref=key, thread_ref=None, prefix=""
+            )
+        return found is not None
+
+    async def _wait(self, text: str) -> None:
+        """``:wacht <minuten>``: time passes. Every deadline on the way fires at its own moment,
+        in order, as if Hoedan had been running all along; then the clock stays moved."""
+        minutes = wait_minutes(text)
+        if minutes is None:
+            self._say("console.wait_usage", limit=MAX_WAIT_MINUTES)
+            return
+        start = self.now()
+        until = start + timedelta(minutes=minutes)
+        zone = ZoneInfo(self._runtime.config.timezone)
+        self._say("console.waited", minutes=minutes, time=until.astimezone(zone).strftime("%H:%M"))
+        fired = await self._fire_due(at=start)
+        moment = start
+        for _ in range(MAX_WAIT_STEPS):
+            deadline = await self._next_deadline(after=moment, until=until)
+            if deadline is None:
+                break
+            fired += await self._fire_due(at=deadline)
+            moment = deadline
+        self.offset += timedelta(minutes=minutes)
+        fired += await self._fire_due()
+        if not fired:
+            self._say("console.waited_quietly")
+
+    async def _next_deadline(self, *, after: datetime, until: datetime) -> datetime | None:
+        async with self._runtime.store.transaction() as tx:
+            due = await tx.flows.due(now=until)
+        return min(
+            (flow.deadline for flow in due if flow.deadline is not None and flow.deadline > after),
+            default=None,
+        )
 
     async def _press(self, choice: str) -> None:
         if not self._buttons or self._buttons_place is None:
@@ -223,7 +345,7 @@ class ConsoleSession:
         )
 
     async def _send(self, event: InboundEvent) -> None:
-        outcome = await self._runtime.handle(event)
+        outcome = await self._runtime.handle(event, now=self.now())
         await self.dispatcher.drain()
         if outcome.form is not None:
             self._open(outcome.form, event.place)
@@ -277,6 +399,10 @@ class ConsoleSession:
             self._ask_current()
             return
         self._form.values[current.name] = value
+        if isinstance(current, MultiMember):
+            for part in answer.split(","):
+                if part.strip():
+                    self._form.member_names[name_key(part)] = part.strip()
         self._form.position += 1
         if self._form.current is not None:
             self._ask_current()
@@ -290,6 +416,7 @@ class ConsoleSession:
                 form_id=finished.form.form_id,
                 values=finished.values,
                 context=finished.form.context,
+                member_names=finished.member_names,
             )
         )
 

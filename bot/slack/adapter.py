@@ -2,8 +2,9 @@
 
 Every listener acknowledges first and hands the payload to a background task, so Slack always
 has its answer within its three seconds however busy the database is. The task finds out who
-acted (``users.info`` on first contact), turns the payload into a neutral event, lets the runtime
-handle it, opens a dialog if the flow asked for one, and wakes the outbox.
+acted (``users.info`` on first contact) and, for a dialog, who was picked in it, turns the
+payload into a neutral event, lets the runtime handle it, opens a dialog if the flow asked for
+one, and wakes the outbox.
 
 Requests Bolt has no listener for are acknowledged as well: Bolt would answer 404 and Slack would
 keep retrying them.
@@ -41,7 +42,7 @@ from bot.slack import inbound
 from bot.slack.deliver import SlackDeliverer
 from bot.slack.profiles import Profiles
 from bot.slack.render import form_view
-from flows.events import Actor, InboundEvent, Place
+from flows.events import Actor, FormSubmitted, InboundEvent, Place
 from flows.messages import Form
 from flows.runtime import Runtime
 from flows.texts import texts_for
@@ -196,6 +197,10 @@ class SlackAdapter:
         try:
             actor = await self.profiles.actor(user_id, fallback_name=inbound.fallback_name(body))
             event = replace(first_look, actor=actor)
+            if isinstance(event, FormSubmitted):
+                picked = inbound.picked_users(body)
+                if picked:
+                    event = replace(event, member_names=await self.profiles.names(picked))
             outcome = await self._runtime.handle(event)
             self._on_queued()
             trigger = body.get("trigger_id")

@@ -367,6 +367,29 @@ def encode_origin(place: Place, context: str) -> str:
     )
 
 
+PEOPLE_PICKERS = frozenset({"multi_users_select"})
+"""Dialog elements whose values are Slack user ids (see ``render``: ``MultiMember``)."""
+MAX_PICKED = 50
+"""At most this many picked people are looked up by name; Slack's picker has no own limit."""
+
+
+def picked_users(body: Mapping[str, Any]) -> list[str]:
+    """The user ids chosen in a submitted dialog's people pickers, each once, in order.
+
+    The adapter looks their names up (``FormSubmitted.member_names``), so that someone picked
+    before they ever spoke to Hoedan starts with their real name rather than their id.
+    """
+    values = _dict(_dict(_dict(body.get("view")).get("state")).get("values"))
+    picked: list[str] = []
+    for actions in values.values():
+        for element in _dict(actions).values():
+            element = _dict(element)
+            users = element.get("selected_users")
+            if element.get("type") in PEOPLE_PICKERS and isinstance(users, list):
+                picked.extend(user for user in users if _str(user))
+    return list(dict.fromkeys(picked))[:MAX_PICKED]
+
+
 def view_submission(body: Mapping[str, Any], actor: Actor) -> FormSubmitted | None:
     view = _dict(body.get("view"))
     form_id = _str(view.get("callback_id"))

@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,6 +92,23 @@ class Profiles:
             raise
         finally:
             del self._pending[user_id]
+
+    async def names(self, user_ids: Sequence[str]) -> dict[str, str]:
+        """Display names of these people (picked in a dialog), looked up side by side.
+
+        Someone who cannot be looked up keeps their id as name: the dialog still goes through.
+        """
+        found = await asyncio.gather(
+            *(self.actor(user_id) for user_id in user_ids), return_exceptions=True
+        )
+        names: dict[str, str] = {}
+        for user_id, actor in zip(user_ids, found, strict=True):
+            if isinstance(actor, Actor):
+                names[user_id] = actor.display_name
+            else:
+                log.warning("no name for %s: %s", user_id, _reason(actor))
+                names[user_id] = user_id
+        return names
 
     async def _fetch(self, user_id: str, fallback_name: str | None) -> Actor:
         try:

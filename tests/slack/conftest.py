@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
+from apscheduler.events import (
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    JobEvent,
+    JobExecutionEvent,
+)
 from sqlmodel import col, select
 
 from bot.app import create_app
@@ -30,6 +37,28 @@ from tests.slack.signing import (
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
+
+
+DEADLINE_JOB = "flow-deadlines"
+"""The scheduler's job that hands flows their deadlines (``bot.scheduler``)."""
+
+
+class Clock:
+    """The time a test controls: the wall clock plus an offset the test moves forward.
+
+    Give it to :class:`running` (the service's scheduler and outbox read it) and, for events,
+    to the runtime (``monkeypatch.setattr("flows.runtime.utcnow", clock)``: the adapter hands
+    events to the runtime without a time of its own).
+    """
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+    def advance(self, by: timedelta) -> None:
+        self.offset += by
 
 
 @dataclass
@@ -86,6 +115,38 @@ class Running:
             self.service.dispatcher.wake()
             await asyncio.sleep(0.02)
 
+    async def run_deadline_job(self, *, seconds: float = 15.0) -> None:
+        """Run the scheduler's real deadline job now rather than at its next 5-second tick.
+
+        Waits until a run that started after this call has finished (a tick already under way
+        may have read the clock too early), then until its messages are out.
+        """
+        scheduler = self.service.scheduler
+        assert scheduler is not None
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Queue[JobEvent] = asyncio.Queue()
+
+        def listener(event: JobEvent) -> None:
+            if event.job_id == DEADLINE_JOB:
+                loop.call_soon_threadsafe(finished.put_nowait, event)
+
+        scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_MAX_INSTANCES)
+        try:
+            async with asyncio.timeout(seconds):
+                requested = datetime.now(UTC)
+                scheduler.modify_job(DEADLINE_JOB, next_run_time=requested)
+                while True:
+                    event = await finished.get()
+                    if not isinstance(event, JobExecutionEvent):  # skipped: one was running
+                        await asyncio.sleep(0.01)
+                        requested = datetime.now(UTC)
+                        scheduler.modify_job(DEADLINE_JOB, next_run_time=requested)
+                    elif event.scheduled_run_time >= requested:
+                        break
+        finally:
+            scheduler.remove_listener(listener)
+        await self.settle(seconds=seconds)
+
     async def due_outbox(self) -> list[OutboxMessage]:
         async with self.store.transaction() as tx:
             statement = select(OutboxMessage).where(
@@ -133,15 +194,22 @@ async def hoedan(sqlite_url: str, slack: FakeSlack) -> AsyncIterator[Running]:
 
 
 class running:
-    def __init__(self, settings: Settings, slack: FakeSlack) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        slack: FakeSlack,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
         self._settings = settings
         self._slack = slack
+        self._clock = clock
         self._service: Service | None = None
         self._http: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Running:
         hoedan = await asyncio.to_thread(create_app, self._settings, default_log_level="WARNING")
-        self._service = Service(hoedan)
+        self._service = Service(hoedan, clock=self._clock)
         await self._service.start()
         self._http = aiohttp.ClientSession()
         return Running(self._service, self._slack, self._http)

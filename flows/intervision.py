@@ -510,7 +510,12 @@ async def finish(
     said = await tx.intervision.contributions(session_id)
     lessons = await tx.intervision.lessons(session_id)
     phases: Sequence[Mapping[str, Any]] = data["phases"]
-    counts = [sum(1 for c in said if c.phase == p["id"]) for p in phases]
+    counts = [
+        len(lessons)
+        if p["collects"] == Collects.LESSONS.value
+        else sum(1 for c in said if c.phase == p["id"])
+        for p in phases
+    ]
     advice = [c.text for c in said if c.kind == Collects.ADVICE.value]
     reached = phases[: int(data.get("index", 0)) + 1] if data.get("stopped") else phases
 

@@ -27,24 +27,39 @@ _BARS = "▁▂▃▄▅▆▇█"
 
 
 def to_text(rich_text: RichText, style: str = "") -> Text:
-    """Hoedan's own spans may use *bold*, _italic_ and `code`; user spans are taken literally."""
+    """Hoedan's own spans may use *bold*, _italic_ and `code`; user spans are taken literally.
+
+    A bold pair may also wrap a user's text (``*{{ name }}*``): the opening and closing marks
+    are then in two of Hoedan's spans, and the user's text between them is shown bold, never
+    parsed.
+    """
     out = Text(style=style)
+    bold = False
     for span in rich_text.spans:
         if span.user:
-            out.append(span.text)
+            out.append(span.text, style="bold" if bold else "")
             continue
         position = 0
         for match in _INLINE.finditer(span.text):
-            out.append(span.text[position : match.start()])
+            bold = _append_toggling(out, span.text[position : match.start()], bold)
             if match.group("bold"):
                 out.append(match.group("bold"), style="bold")
             elif match.group("italic"):
-                out.append(match.group("italic"), style="italic")
+                out.append(match.group("italic"), style="bold italic" if bold else "italic")
             else:
-                out.append(match.group("code"), style="cyan")
+                out.append(match.group("code"), style="bold cyan" if bold else "cyan")
             position = match.end()
-        out.append(span.text[position:])
+        bold = _append_toggling(out, span.text[position:], bold)
     return out
+
+
+def _append_toggling(out: Text, text: str, bold: bool) -> bool:
+    """Append Hoedan's text in which a lone ``*`` opens or closes bold across spans."""
+    for index, piece in enumerate(text.split("*")):
+        if index:
+            bold = not bold
+        out.append(piece, style="bold" if bold else "")
+    return bold
 
 
 def sparkline(values: tuple[float, ...]) -> str:

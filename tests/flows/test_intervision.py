@@ -258,6 +258,7 @@ async def test_a_full_incident_session_in_a_group_conversation(chat: Chat, store
     [summary] = group_posts(ended)
     assert "Intervisie afgerond: Incidentmethode" in summary.text
     assert "Hoe zou jij het aanpakken?: 3 bijdragen" in summary.text
+    assert "Leeropbrengst: 4 bijdragen" in summary.text
     assert "Laat de wethouder een partner bezoeken." in summary.text
     assert "Vertrouwen is ook resultaat." in summary.text
     record = "\n".join(r.text for r in ended.replies if r.kind is DeliveryKind.DIRECT)

@@ -52,6 +52,8 @@ SUBJECT = "intervision:"
 
 WARNING = timedelta(minutes=1)
 EXTENSION = timedelta(minutes=5)
+NOT_STARTED = "-"
+"""The phase marker of buttons shown before the first phase."""
 
 # Buttons; their value is the session id.
 NEXT = "intervision.next"
@@ -149,9 +151,28 @@ def _say(data: Mapping[str, Any], key: str, **values: Any) -> Outbound:
     return _to_session(data, Message(parts=(Paragraph(text=_texts(data).render(key, **values)),)))
 
 
+def _steering_value(data: Mapping[str, Any]) -> str:
+    """``<session id>:<phase index>``: a button remembers the phase it was shown in, so a double
+    click, or a press on an older announcement, cannot move the session twice."""
+    return f"{data['session_id']}:{data.get('index', NOT_STARTED)}"
+
+
+def session_of(value: str) -> int | None:
+    """The session id in a button's value (steering buttons also carry their phase)."""
+    session_id = value.partition(":")[0]
+    return int(session_id) if session_id.isdigit() else None
+
+
+def _check_current(data: Mapping[str, Any], event: ActionEvent) -> None:
+    """Refuse a steering press from an earlier phase; stopping works from any announcement."""
+    shown_in = event.value.partition(":")[2]
+    if event.action != STOP and shown_in and shown_in != str(data.get("index", NOT_STARTED)):
+        raise Refused("intervision.refused.stale")
+
+
 def _steering_buttons(data: Mapping[str, Any], *, paused: bool = False) -> tuple[Button, ...]:
     texts = _texts(data)
-    value = str(data["session_id"])
+    value = _steering_value(data)
 
     def button(
         action: str, key: str, style: Literal["default", "primary", "danger"] = "default"
@@ -309,12 +330,12 @@ def start(data: Mapping[str, Any], now: datetime) -> Transition:
             Button(
                 label=texts.render("intervision.buttons.begin"),
                 action=NEXT,
-                value=str(data["session_id"]),
+                value=_steering_value(data),
             ),
             Button(
                 label=texts.render("intervision.buttons.stop"),
                 action=STOP,
-                value=str(data["session_id"]),
+                value=_steering_value(data),
                 style="danger",
             ),
         ),
@@ -359,6 +380,7 @@ def _case_shared(step: Step) -> Transition:
 def _awaiting_action(step: Step) -> Transition:
     event = step.event
     assert isinstance(event, ActionEvent)
+    _check_current(step.data, event)
     if event.action == NEXT:
         return _enter(step.data, 0, step.now)
     if event.action == STOP:
@@ -422,6 +444,7 @@ def _timer(step: Step) -> Transition:
 def _running_action(step: Step) -> Transition:
     event = step.event
     assert isinstance(event, ActionEvent)
+    _check_current(step.data, event)
     data = step.data
     if event.action == NEXT:
         return _advance(data, step.now)
@@ -451,6 +474,7 @@ def _running_action(step: Step) -> Transition:
 def _paused_action(step: Step) -> Transition:
     event = step.event
     assert isinstance(event, ActionEvent)
+    _check_current(step.data, event)
     data = step.data
     if event.action == RESUME:
         ends_at = step.now + timedelta(seconds=int(data["remaining"]))

@@ -22,6 +22,7 @@ from flows.intervision import (
     RUNNING,
     SUBJECT,
     TAKEAWAY_FORM,
+    session_of,
     subject,
 )
 from flows.intervision_methods import Collects, Method
@@ -311,7 +312,8 @@ def _id_of(row: IntervisionSession | FlowInstance) -> int:
 
 async def _session(ctx: Context, value: str) -> tuple[IntervisionSession, FlowInstance]:
     """The running session a button or form is about; a clear answer when it has ended."""
-    row = await ctx.tx.intervision.get(int(value)) if value.isdigit() else None
+    session_id = session_of(value)
+    row = await ctx.tx.intervision.get(session_id) if session_id is not None else None
     flow = await ctx.tx.flows.get(row.flow_id) if row is not None and row.flow_id else None
     if row is None or flow is None or row.ended_at is not None or flow.finished_at is not None:
         raise UserError("intervision.refused.ended")

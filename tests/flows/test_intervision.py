@@ -214,9 +214,11 @@ async def test_a_full_incident_session_in_a_group_conversation(chat: Chat, store
     await say_in_group(chat, "Bram", "Wie zitten er aan de regiotafel?")
     third = await chat.press(COACH, button(group_posts(second)[0], intervision.NEXT))
     assert "Fase 3 van 7" in group_posts(third)[0].text
-    for _ in range(1):
-        await chat.press(COACH, button(group_posts(third)[0], intervision.NEXT))
-    advice = await chat.press(COACH, button(group_posts(third)[0], intervision.NEXT))
+    fourth = await chat.press(COACH, button(group_posts(third)[0], intervision.NEXT))
+    double_click = await chat.press(COACH, button(group_posts(third)[0], intervision.NEXT))
+    assert "hoort bij een eerdere fase" in double_click.only.text
+    assert (await flow(store)).data["index"] == 3
+    advice = await chat.press(COACH, button(group_posts(fourth)[0], intervision.NEXT))
     announcement = group_posts(advice)[0]
     assert "Fase 5 van 7: Hoe zou jij het aanpakken?" in announcement.text
     assert "om de beurt: Bram, Dirk, Eva" in announcement.text
@@ -229,8 +231,8 @@ async def test_a_full_incident_session_in_a_group_conversation(chat: Chat, store
     last = await say_in_group(chat, "Eva", CONFIDENTIAL)
     assert "Iedereen is aan de beurt geweest" in last.only.text
 
-    await chat.press(COACH, button(announcement, intervision.NEXT))
-    closing = await chat.press(COACH, button(announcement, intervision.NEXT))
+    reaction = await chat.press(COACH, button(announcement, intervision.NEXT))
+    closing = await chat.press(COACH, button(group_posts(reaction)[0], intervision.NEXT))
     requests = [r for r in closing.replies if r.kind is DeliveryKind.DIRECT]
     assert {r.member_ref for r in requests} == {"anna", "bram", "dirk", "eva"}
 
@@ -327,7 +329,7 @@ async def test_pause_extend_back_and_stop(chat: Chat, store: Store) -> None:
 
     moved = await chat.press(COACH, button(first, intervision.NEXT))
     assert "Fase 2 van 7" in group_posts(moved)[0].text
-    went_back = await chat.press(COACH, button(first, intervision.BACK))
+    went_back = await chat.press(COACH, button(group_posts(moved)[0], intervision.BACK))
     assert "Terug naar *Het incident*" in group_posts(went_back)[0].text
     assert "Fase 1 van 7" in group_posts(went_back)[1].text
 

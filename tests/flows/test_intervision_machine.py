@@ -227,3 +227,24 @@ def test_a_long_record_is_split_rather_than_cut() -> None:
     chunks = intervision._chunks(lines)
     assert [len(chunk) for chunk in chunks] == [2, 2, 2]
     assert intervision._chunks([ours("y" * 5000)]) == [(ours("y" * 5000),)]
+
+
+def test_a_button_from_an_earlier_phase_cannot_move_the_session() -> None:
+    second = running(index=1)
+    old_press = ActionEvent(
+        actor=Actor(Platform.CONSOLE, "carla", "carla"),
+        place=PLACE,
+        delivery_id="d",
+        action=intervision.NEXT,
+        value="1:0",
+    )
+    with pytest.raises(Refused):
+        step(second.state, second.data, old_press, T0)
+    current = ActionEvent(
+        actor=old_press.actor, place=PLACE, delivery_id="d", action=intervision.NEXT, value="1:1"
+    )
+    assert step(second.state, second.data, current, T0).data["index"] == 2
+    stop = ActionEvent(
+        actor=old_press.actor, place=PLACE, delivery_id="d", action=intervision.STOP, value="1:0"
+    )
+    assert step(second.state, second.data, stop, T0).state == intervision.STOPPED

@@ -417,7 +417,7 @@ async def test_a_coach_starts_a_session_in_a_group_conversation_with_real_names(
     assert "De casus van Anna de Vries:" in texts_of(case)
     assert f"> {CASE}" in texts_of(case)
     assert "Fase 1 van 7: Het incident" in texts_of(first)
-    assert {b["value"] for b in buttons_of(first)} == {"1"}
+    assert {b["value"] for b in buttons_of(first)} == {"1:0"}
     [thanks] = dms_to(hoedan.slack, ANNA)[1:]
     assert "je casus staat in de sessie" in texts_of(thanks)
     assert await contributions(hoedan.store) == [(1, "case", ANNA, CASE)]
@@ -456,9 +456,14 @@ async def test_a_full_session_phase_by_phase_with_time_steering_and_lessons(
     # A reply in a thread inside the group conversation is said in the session too.
     under = posted_ts(hoedan.slack, conversation, second)
     await say(hoedan, DIRK, "En wie zit er voor?", channel=conversation, thread_ts=under)
+    announcement = second
     for number in (3, 4, 5):
-        await press(hoedan, CARLA, second, intervision.NEXT, channel_name=name)
-        the_post(hoedan.slack, conversation, f"Fase {number} van 7")
+        await press(hoedan, CARLA, announcement, intervision.NEXT, channel_name=name)
+        announcement = the_post(hoedan.slack, conversation, f"Fase {number} van 7")
+    # A second click on an older announcement does not skip a phase.
+    await press(hoedan, CARLA, second, intervision.NEXT, channel_name=name)
+    assert "hoort bij een eerdere fase" in texts_of(ephemerals_to(hoedan.slack, CARLA)[-1])
+    assert not posts_saying(hoedan.slack, conversation, "Fase 6 van 7")
     advice = the_post(hoedan.slack, conversation, "Fase 5 van 7: Hoe zou jij het aanpakken?")
     assert "om de beurt: Bram Bakker, Dirk Dekker, Eva Evers" in texts_of(advice)
 
@@ -470,7 +475,8 @@ async def test_a_full_session_phase_by_phase_with_time_steering_and_lessons(
     the_post(hoedan.slack, conversation, "Iedereen is aan de beurt geweest")
 
     await press(hoedan, CARLA, advice, intervision.NEXT, channel_name=name)
-    await press(hoedan, CARLA, advice, intervision.NEXT, channel_name=name)
+    reaction = the_post(hoedan.slack, conversation, "Fase 6 van 7")
+    await press(hoedan, CARLA, reaction, intervision.NEXT, channel_name=name)
     the_post(hoedan.slack, conversation, "Fase 7 van 7")
 
     # Lessons: asked privately, each in a dialog; only a ticked one may be shared.

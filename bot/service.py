@@ -43,7 +43,7 @@ class Service:
         self.slack: SlackAdapter | None = None
         deliverers: dict[Platform, Deliverer] = {}
         if settings.slack_mode is not None:
-            self.slack = SlackAdapter(settings, hoedan.runtime, on_queued=self._wake)
+            self.slack = SlackAdapter(settings, hoedan.runtime, on_queued=self._wake, clock=clock)
             deliverers[Platform.SLACK] = self.slack.deliverer
         self.dispatcher = OutboxDispatcher(hoedan.store, deliverers, clock=clock)
         self.scheduler: AsyncIOScheduler | None = None

@@ -462,8 +462,9 @@ async def session_of_place(ctx: Context, event: MessageEvent) -> bool:
         return False
     row = await ctx.tx.intervision.get(int(about.removeprefix(SUBJECT)))
     flow = await ctx.tx.flows.get(row.flow_id) if row is not None and row.flow_id else None
-    if row is None or flow is None or flow.state != RUNNING:
-        return True
+    if row is None or flow is None or flow.finished_at is not None:
+        # After the session the conversation is an ordinary one again.
+        return False
     data = flow.data
     people = {
         p["ref"]: int(p["id"]) for p in (data["owner"], data["facilitator"], *data["participants"])
@@ -471,7 +472,9 @@ async def session_of_place(ctx: Context, event: MessageEvent) -> bool:
     if event.actor.external_id not in people:
         ctx.say("intervision.refused.not_in_session")
         return True
-    phase = data["phases"][int(data["index"])]
+    # Said before the first phase or during a pause, it still belongs to the session: it is
+    # kept with the phase it came in, only the phase machine does not count it as a turn.
+    phase = data["phases"][int(data.get("index", 0))]
     await ctx.tx.intervision.contribute(
         session_id=_id_of(row),
         phase=str(phase["id"]),
@@ -479,5 +482,6 @@ async def session_of_place(ctx: Context, event: MessageEvent) -> bool:
         kind=str(phase["collects"]),
         text=event.text,
     )
-    await ctx.flows.feed(ctx.tx, flow_id=_id_of(flow), event=event, now=ctx.now)
+    if flow.state == RUNNING:
+        await ctx.flows.feed(ctx.tx, flow_id=_id_of(flow), event=event, now=ctx.now)
     return True

@@ -18,6 +18,7 @@ import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -47,6 +48,7 @@ from flows.messages import Form
 from flows.runtime import Runtime
 from flows.texts import texts_for
 from storage.enums import Platform
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -60,12 +62,21 @@ Listener = Callable[..., Awaitable[None]]
 
 
 class SlackAdapter:
-    def __init__(self, settings: Settings, runtime: Runtime, *, on_queued: Callable[[], None]):
+    def __init__(
+        self,
+        settings: Settings,
+        runtime: Runtime,
+        *,
+        on_queued: Callable[[], None],
+        clock: Callable[[], datetime] = utcnow,
+    ):
         if settings.slack_bot_token is None:
             raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
         self._settings = settings
         self._runtime = runtime
         self._on_queued = on_queued
+        self._clock = clock
+        """The service's time, so events, deadlines and deliveries share one clock."""
         self.client = AsyncWebClient(
             token=settings.slack_bot_token.get_secret_value(),
             base_url=settings.slack_api_url,
@@ -201,7 +212,7 @@ class SlackAdapter:
                 picked = inbound.picked_users(body)
                 if picked:
                     event = replace(event, member_names=await self.profiles.names(picked))
-            outcome = await self._runtime.handle(event)
+            outcome = await self._runtime.handle(event, now=self._clock())
             self._on_queued()
             trigger = body.get("trigger_id")
             if outcome.form is not None and isinstance(trigger, str):

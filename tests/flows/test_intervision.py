@@ -318,6 +318,11 @@ async def test_pause_extend_back_and_stop(chat: Chat, store: Store) -> None:
     assert (await flow(store)).state == intervision.PAUSED
     assert (await flow(store)).deadline is None
     resume = button(group_posts(paused)[0], intervision.RESUME)
+    during_pause = await say_in_group(chat, "Dirk", "Ik haal even koffie.")
+    assert during_pause.replies == []
+    async with store.transaction() as tx:
+        kept = [c.text for c in (await tx.session.exec(select(IntervisionContribution))).all()]
+    assert "Ik haal even koffie." in kept
     not_now = await chat.press(COACH, button(first, intervision.NEXT))
     assert "gepauzeerd" in not_now.only.text
 

@@ -46,9 +46,8 @@ DEADLINE_JOB = "flow-deadlines"
 class Clock:
     """The time a test controls: the wall clock plus an offset the test moves forward.
 
-    Give it to :class:`running` (the service's scheduler and outbox read it) and, for events,
-    to the runtime (``monkeypatch.setattr("flows.runtime.utcnow", clock)``: the adapter hands
-    events to the runtime without a time of its own).
+    Give it to :class:`running`: the service's scheduler, outbox and Slack adapter (the time of
+    every event) all read it.
     """
 
     def __init__(self) -> None:

@@ -72,11 +72,9 @@ CONFIDENTIAL = "Dit is vertrouwelijk: de GGD-directeur overweegt te stoppen."
 
 
 @pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    """One time for the whole service: its scheduler and outbox, and the runtime's events."""
-    moved = Clock()
-    monkeypatch.setattr("flows.runtime.utcnow", moved)
-    return moved
+def clock() -> Clock:
+    """One time for the whole service: its scheduler, outbox and the events it takes in."""
+    return Clock()
 
 
 @pytest.fixture

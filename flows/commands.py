@@ -103,13 +103,19 @@ def wants(event: InboundEvent) -> bool:
     messages (a thread it follows, a session it records) widens this check.
     """
     if isinstance(event, MessageEvent):
-        return sources.concerns_exchange(event.text) or intervision_room.may_be_in_session(event)
+        return sources.concerns_exchange(event.text) or intervision_room.may_be_in_session(
+            event.place
+        )
     if isinstance(event, MessageEdited):
-        return sources.concerns_exchange(event.text) or sources.concerns_exchange(
-            event.previous_text
+        return (
+            sources.concerns_exchange(event.text)
+            or sources.concerns_exchange(event.previous_text)
+            or intervision_room.may_be_in_session(event.place)
         )
     if isinstance(event, MessageDeleted):
-        return sources.concerns_exchange(event.previous_text)
+        return sources.concerns_exchange(event.previous_text) or (
+            intervision_room.may_be_in_session(event.place)
+        )
     return True
 
 

@@ -14,7 +14,14 @@ from flows import intervision_methods as methods
 from flows import roles
 from flows.context import Context
 from flows.errors import UserError
-from flows.events import FormSubmitted, FormValue, MessageEvent
+from flows.events import (
+    FormSubmitted,
+    FormValue,
+    MessageDeleted,
+    MessageEdited,
+    MessageEvent,
+    Place,
+)
 from flows.intervision import (
     CASE_FORM,
     KIND,
@@ -432,21 +439,15 @@ async def _require_participant(ctx: Context, row: IntervisionSession) -> None:
         raise UserError("intervision.refused.not_in_session")
 
 
-def may_be_in_session(event: MessageEvent) -> bool:
+def may_be_in_session(place: Place) -> bool:
     """Cheap, before any database work: only threads and group conversations hold sessions."""
-    return event.place.thread_ref is not None or event.place.kind is SpaceKind.GROUP
+    return place.thread_ref is not None or place.kind is SpaceKind.GROUP
 
 
-async def session_of_place(ctx: Context, event: MessageEvent) -> bool:
-    """If this message was said in a session's place, handle it there and return True.
-
-    Only threads and group conversations can be a session's place, so ordinary channel talk
-    costs no look-up. A message in a session never becomes a #hoedan question: what is said
-    in an intervision stays there.
-    """
-    place = event.place
-    if not may_be_in_session(event):
-        return False
+async def _session_at(ctx: Context, place: Place) -> tuple[IntervisionSession, FlowInstance] | None:
+    """The session whose place this is and that has not ended, if any."""
+    if not may_be_in_session(place):
+        return None
     about = await ctx.tx.outbox.subject_of_place(
         platform=place.platform,
         channel_ref=place.external_id,
@@ -459,12 +460,26 @@ async def session_of_place(ctx: Context, event: MessageEvent) -> bool:
             platform=place.platform, channel_ref=place.external_id, thread_ref=None, prefix=SUBJECT
         )
     if about is None:
-        return False
+        return None
     row = await ctx.tx.intervision.get(int(about.removeprefix(SUBJECT)))
     flow = await ctx.tx.flows.get(row.flow_id) if row is not None and row.flow_id else None
     if row is None or flow is None or flow.finished_at is not None:
         # After the session the conversation is an ordinary one again.
+        return None
+    return row, flow
+
+
+async def session_of_place(ctx: Context, event: MessageEvent) -> bool:
+    """If this message was said in a session's place, handle it there and return True.
+
+    Only threads and group conversations can be a session's place, so ordinary channel talk
+    costs no look-up. A message in a session never becomes a #hoedan question: what is said
+    in an intervision stays there.
+    """
+    found = await _session_at(ctx, event.place)
+    if found is None:
         return False
+    row, flow = found
     data = flow.data
     people = {
         p["ref"]: int(p["id"]) for p in (data["owner"], data["facilitator"], *data["participants"])
@@ -481,7 +496,23 @@ async def session_of_place(ctx: Context, event: MessageEvent) -> bool:
         author_id=ctx.member_id,
         kind=str(phase["collects"]),
         text=event.text,
+        source_ref=event.message_ref,
     )
     if flow.state == RUNNING:
         await ctx.flows.feed(ctx.tx, flow_id=_id_of(flow), event=event, now=ctx.now)
+    return True
+
+
+async def changed_in_session(ctx: Context, event: MessageEdited | MessageDeleted) -> bool:
+    """An edited message changes what the session recorded; a deleted one leaves the record."""
+    found = await _session_at(ctx, event.place)
+    if found is None:
+        return False
+    row, _flow = found
+    said = await ctx.tx.intervision.said_in(session_id=_id_of(row), source_ref=event.message_ref)
+    if said is not None and said.author_id == ctx.member_id:
+        if isinstance(event, MessageDeleted):
+            await ctx.tx.intervision.forget(said)
+        elif event.text.strip():
+            said.text = event.text
     return True

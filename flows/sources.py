@@ -2,12 +2,13 @@
 
 People fix typos and remove messages. An edited source message changes the stored text (and its
 search terms); a deleted one withdraws the question, or removes the answer. A message that
-gains #hoedan in an edit becomes a question then.
+gains #hoedan in an edit becomes a question then. In an intervision, an edit changes what the
+session recorded and a deletion removes it from the record.
 """
 
 from __future__ import annotations
 
-from flows import answers, exchange
+from flows import answers, exchange, intervision_room
 from flows.context import Context
 from flows.events import MessageDeleted, MessageEdited
 from storage.enums import QuestionStatus
@@ -18,6 +19,8 @@ def concerns_exchange(text: str) -> bool:
 
 
 async def on_edited(ctx: Context, event: MessageEdited) -> None:
+    if await intervision_room.changed_in_session(ctx, event):
+        return
     question = await ctx.tx.questions.by_source(space_id=ctx.space_id, source_ref=event.message_ref)
     if question is not None:
         text = exchange.without_hashtag(event.text).strip()
@@ -44,6 +47,8 @@ async def on_edited(ctx: Context, event: MessageEdited) -> None:
 
 
 async def on_deleted(ctx: Context, event: MessageDeleted) -> None:
+    if await intervision_room.changed_in_session(ctx, event):
+        return
     question = await ctx.tx.questions.by_source(space_id=ctx.space_id, source_ref=event.message_ref)
     if question is not None:
         assert question.id is not None

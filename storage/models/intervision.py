@@ -43,6 +43,8 @@ class IntervisionContribution(SQLModel, table=True):
     author_id: int = Field(foreign_key="member.id")
     kind: str = Field(default="message", max_length=40)
     text: str = Field(sa_type=Text)
+    source_ref: str | None = Field(default=None, max_length=100)
+    """The chat message it was said in, so an edit or deletion there is followed."""
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 

@@ -99,13 +99,36 @@ class IntervisionRepository:
         return sets
 
     async def contribute(
-        self, *, session_id: int, phase: str, author_id: int, kind: str, text: str
+        self,
+        *,
+        session_id: int,
+        phase: str,
+        author_id: int,
+        kind: str,
+        text: str,
+        source_ref: str | None = None,
     ) -> None:
         self._session.add(
             IntervisionContribution(
-                session_id=session_id, phase=phase, author_id=author_id, kind=kind, text=text
+                session_id=session_id,
+                phase=phase,
+                author_id=author_id,
+                kind=kind,
+                text=text,
+                source_ref=source_ref,
             )
         )
+
+    async def said_in(self, *, session_id: int, source_ref: str) -> IntervisionContribution | None:
+        """The contribution recorded from one chat message of the session, if any."""
+        statement = select(IntervisionContribution).where(
+            IntervisionContribution.session_id == session_id,
+            IntervisionContribution.source_ref == source_ref,
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def forget(self, contribution: IntervisionContribution) -> None:
+        await self._session.delete(contribution)
 
     async def contributions(self, session_id: int) -> list[IntervisionContribution]:
         """Everything said in the session, in the order it was said."""

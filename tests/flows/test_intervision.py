@@ -15,7 +15,15 @@ from sqlmodel import col, select
 
 from flows import intervision
 from flows.config import FlowConfig
-from flows.events import CommandEvent, FormSubmitted, FormValue, MessageEvent, Place
+from flows.events import (
+    CommandEvent,
+    FormSubmitted,
+    FormValue,
+    MessageDeleted,
+    MessageEdited,
+    MessageEvent,
+    Place,
+)
 from flows.intervision_room import START_FORM
 from flows.messages import Button
 from storage.enums import DeliveryKind, Platform, SpaceKind
@@ -28,7 +36,7 @@ from storage.models import (
 )
 from storage.store import Store
 from storage.types import utcnow
-from tests.flows.helpers import Chat, Reply, Said
+from tests.flows.helpers import Chat, Reply, Said, stored_questions
 
 COACH = "Carla"
 OWNER = "Anna"
@@ -100,7 +108,7 @@ async def say_in_group(chat: Chat, who: str, text: str, session_id: int = 1) -> 
             ),
             delivery_id=f"msg-{who}-{text[:20]}-{chat.now.timestamp()}",
             text=text,
-            message_ref=f"m{chat.now.timestamp()}",
+            message_ref=f"m-{who}-{len(text)}-{chat.now.timestamp()}",
         )
     )
     await deliver_all(chat)
@@ -464,3 +472,48 @@ async def test_a_thread_session_needs_a_channel(chat: Chat, store: Store) -> Non
     assert "Een draadje kan alleen in een kanaal" in said.only.text
     async with store.transaction() as tx:
         assert (await tx.session.exec(select(IntervisionSession))).all() == []
+
+
+async def test_an_edited_or_deleted_message_changes_the_record(chat: Chat, store: Store) -> None:
+    """People take back what they regret having said; the record follows them."""
+    await share_case(chat, await start(chat))
+    await say_in_group(chat, "Bram", "Eerste versie.")
+    await say_in_group(chat, "Dirk", "Dit had ik niet moeten zeggen.")
+    async with store.transaction() as tx:
+        rows = (await tx.session.exec(select(IntervisionContribution))).all()
+        refs = {c.text: c.source_ref for c in rows}
+    group = Place(
+        platform=Platform.CONSOLE, external_id="intervisie-1", name="g", kind=SpaceKind.GROUP
+    )
+    await chat.send(
+        MessageEdited(
+            actor=chat.actor("Bram"),
+            place=group,
+            delivery_id="edit-1",
+            message_ref=str(refs["Eerste versie."]),
+            text="Tweede versie.",
+            previous_text="Eerste versie.",
+        )
+    )
+    await chat.send(
+        MessageDeleted(
+            actor=chat.actor("Eva"),
+            place=group,
+            delivery_id="delete-by-someone-else",
+            message_ref=str(refs["Dit had ik niet moeten zeggen."]),
+        )
+    )
+    await chat.send(
+        MessageDeleted(
+            actor=chat.actor("Dirk"),
+            place=group,
+            delivery_id="delete-1",
+            message_ref=str(refs["Dit had ik niet moeten zeggen."]),
+        )
+    )
+    async with store.transaction() as tx:
+        texts = [c.text for c in (await tx.session.exec(select(IntervisionContribution))).all()]
+    assert "Tweede versie." in texts
+    assert "Eerste versie." not in texts
+    assert "Dit had ik niet moeten zeggen." not in texts
+    assert await stored_questions(store) == []

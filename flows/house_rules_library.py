@@ -18,14 +18,13 @@ Reading::
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from flows.intervision_methods import Localized
+from flows.catalogue_files import Checker, Localized
 from flows.texts import LANGUAGES
 from storage.search import fold
 
@@ -35,13 +34,15 @@ MIN_RULES = 5
 MAX_RULES = 9
 """More rules are too many to discuss and adopt in one go."""
 
-_ID = re.compile(r"[a-z][a-z0-9_]{0,79}")
 _SET_KEYS = frozenset({"id", "name", "description", "aliases", "rule"})
 _RULE_KEYS = frozenset(LANGUAGES)
 
 
 class HouseRulesLibraryError(ValueError):
     """The starter-set file is wrong; the message names the file, the set and the rule."""
+
+
+_check = Checker(HouseRulesLibraryError)
 
 
 @dataclass(frozen=True)
@@ -87,24 +88,24 @@ def _lookup_keys(starter: StarterSet) -> frozenset[str]:
 def load_starter_sets(path: Traversable) -> StarterLibrary:
     """Read and check a starter-set file; raises :class:`HouseRulesLibraryError` naming what is
     wrong where."""
-    raw = _read(path)
-    _only_keys(raw, frozenset({"starter_set"}), str(path))
+    raw = _check.read(path)
+    _check.only_keys(raw, frozenset({"starter_set"}), str(path))
     sets: list[StarterSet] = []
-    for number, table in enumerate(_tables(raw, "starter_set", str(path)), start=1):
-        set_id = _id(table, f"{path}, starter set {number}")
+    for number, table in enumerate(_check.tables(raw, "starter_set", str(path)), start=1):
+        set_id = _check.identifier(table, f"{path}, starter set {number}")
         where = f"{path}, starter set {set_id!r}"
         if any(s.id == set_id for s in sets):
             raise HouseRulesLibraryError(f"{where}: the id {set_id!r} is used twice")
-        _only_keys(table, _SET_KEYS, where)
-        rules = _tables(table, "rule", where, header="starter_set.rule")
+        _check.only_keys(table, _SET_KEYS, where)
+        rules = _check.tables(table, "rule", where, header="starter_set.rule")
         if not MIN_RULES <= len(rules) <= MAX_RULES:
             raise HouseRulesLibraryError(
                 f"{where}: a starter set has {MIN_RULES} to {MAX_RULES} rules, not {len(rules)}"
             )
         starter = StarterSet(
             id=set_id,
-            name=_localized(table, "name", where),
-            description=_localized(table, "description", where),
+            name=_check.localized(table, "name", where),
+            description=_check.localized(table, "description", where),
             aliases=_aliases(table, where),
             rules=tuple(_rule(rule, f"{where}, rule {n}") for n, rule in enumerate(rules, 1)),
         )
@@ -113,69 +114,9 @@ def load_starter_sets(path: Traversable) -> StarterLibrary:
     return StarterLibrary(sets=tuple(sets))
 
 
-def _read(path: Traversable) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise HouseRulesLibraryError(f"{path}: not valid TOML: {error}") from error
-    except OSError as error:
-        raise HouseRulesLibraryError(f"{path}: cannot be read: {error}") from error
-
-
-def _tables(
-    raw: dict[str, Any], key: str, where: str, header: str | None = None
-) -> list[dict[str, Any]]:
-    value = raw.get(key)
-    if not isinstance(value, list) or not value or not all(isinstance(t, dict) for t in value):
-        raise HouseRulesLibraryError(f"{where}: needs one or more [[{header or key}]] tables")
-    return value
-
-
-def _only_keys(table: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise HouseRulesLibraryError(
-            f"{where}: unknown key {', '.join(map(repr, unknown))}; "
-            f"allowed are {', '.join(sorted(allowed))}"
-        )
-
-
-def _id(table: dict[str, Any], where: str) -> str:
-    value = table.get("id")
-    if value is None:
-        raise HouseRulesLibraryError(f"{where}: id is missing")
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise HouseRulesLibraryError(
-            f"{where}: id must be lower case letters, digits and _ (starting with a letter, "
-            f"at most 80), not {value!r}"
-        )
-    return value
-
-
-def _text(table: dict[str, Any], key: str, label: str, where: str) -> str:
-    value = table.get(key)
-    if value is None:
-        raise HouseRulesLibraryError(f"{where}: {label} is missing")
-    if not isinstance(value, str) or not value.strip():
-        raise HouseRulesLibraryError(f"{where}: {label} must be a text that is not empty")
-    return value.strip()
-
-
-def _localized(table: dict[str, Any], key: str, where: str) -> Localized:
-    value = table.get(key)
-    if not isinstance(value, dict):
-        raise HouseRulesLibraryError(
-            f"{where}: {key} needs a Dutch and an English text: {key}.nl, {key}.en"
-        )
-    _only_keys(value, _RULE_KEYS, f"{where}, {key}")
-    return Localized(
-        nl=_text(value, "nl", f"{key}.nl", where), en=_text(value, "en", f"{key}.en", where)
-    )
-
-
 def _rule(table: dict[str, Any], where: str) -> Localized:
-    _only_keys(table, _RULE_KEYS, where)
-    return Localized(nl=_text(table, "nl", "nl", where), en=_text(table, "en", "en", where))
+    _check.only_keys(table, _RULE_KEYS, where)
+    return Localized(nl=_check.text(table, "nl", where), en=_check.text(table, "en", where))
 
 
 def _aliases(table: dict[str, Any], where: str) -> tuple[str, ...]:

@@ -21,7 +21,6 @@ Reading::
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -30,7 +29,8 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any, TypeGuard, TypeVar
 
-from flows.texts import DEFAULT_LANGUAGE, LANGUAGES
+from flows.catalogue_files import Checker
+from flows.catalogue_files import Localized as Localized
 from storage.search import fold
 
 PHASES_FILE = "phases.toml"
@@ -46,7 +46,6 @@ MAX_MINUTES = 120
 
 _Choice = TypeVar("_Choice", bound=StrEnum)
 
-_ID = re.compile(r"[a-z][a-z0-9_]{0,79}")
 """Ids are stored with sessions and contributions (80 characters at most)."""
 _TEXTS = ("name", "purpose", "for_group", "for_case_owner")
 _PHASE_KEYS = frozenset({"id", *_TEXTS, "minutes", "actor", "collects"})
@@ -85,20 +84,11 @@ class CatalogueError(ValueError):
     """A method or phase file is wrong; the message names the file, method and phase."""
 
 
+_check = Checker(CatalogueError)
+
+
 class CompositionError(ValueError):
     """A custom composition or a change of minutes cannot be made as asked."""
-
-
-@dataclass(frozen=True)
-class Localized:
-    """One text in Dutch and English."""
-
-    nl: str
-    en: str
-
-    def get(self, language: str) -> str:
-        """The text in ``language``; Dutch for any language other than English."""
-        return self.en if language == "en" else self.nl
 
 
 @dataclass(frozen=True)
@@ -245,63 +235,6 @@ def load_catalogue(phases_file: Traversable, methods_file: Traversable) -> Catal
     return Catalogue(blocks=blocks, methods=methods)
 
 
-def _read(path: Traversable) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise CatalogueError(f"{path}: not valid TOML: {error}") from error
-    except OSError as error:
-        raise CatalogueError(f"{path}: cannot be read: {error}") from error
-
-
-def _tables(raw: dict[str, Any], key: str, header: str, where: str) -> list[dict[str, Any]]:
-    value = raw.get(key)
-    if not isinstance(value, list) or not value or not all(isinstance(t, dict) for t in value):
-        raise CatalogueError(f"{where}: needs one or more [[{header}]] tables")
-    return value
-
-
-def _only_keys(table: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise CatalogueError(
-            f"{where}: unknown key {', '.join(map(repr, unknown))}; "
-            f"allowed are {', '.join(sorted(allowed))}"
-        )
-
-
-def _id(table: dict[str, Any], key: str, where: str) -> str:
-    value = table.get(key)
-    if value is None:
-        raise CatalogueError(f"{where}: {key} is missing")
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise CatalogueError(
-            f"{where}: {key} must be lower case letters, digits and _ (starting with a letter, "
-            f"at most 80), not {value!r}"
-        )
-    return value
-
-
-def _localized(table: dict[str, Any], key: str, where: str) -> Localized:
-    value = table.get(key)
-    if value is None:
-        raise CatalogueError(f"{where}: {key} is missing (give {key}.nl and {key}.en)")
-    if not isinstance(value, dict):
-        raise CatalogueError(
-            f"{where}: {key} needs a Dutch and an English text: {key}.nl, {key}.en"
-        )
-    _only_keys(value, frozenset(LANGUAGES), f"{where}, {key}")
-    texts: dict[str, str] = {}
-    for language in LANGUAGES:
-        text = value.get(language)
-        if text is None:
-            raise CatalogueError(f"{where}: {key}.{language} is missing")
-        if not isinstance(text, str) or not text.strip():
-            raise CatalogueError(f"{where}: {key}.{language} must be a text that is not empty")
-        texts[language] = text.strip()
-    return Localized(nl=texts[DEFAULT_LANGUAGE], en=texts["en"])
-
-
 def _minutes(table: dict[str, Any], where: str) -> int:
     value = table.get("minutes")
     if not _valid_minutes(value):
@@ -324,17 +257,19 @@ def _choice(table: dict[str, Any], key: str, kind: type[_Choice], where: str) ->
 
 
 def _load_blocks(path: Traversable) -> tuple[Phase, ...]:
-    raw = _read(path)
-    _only_keys(raw, frozenset({"phase"}), str(path))
+    raw = _check.read(path)
+    _check.only_keys(raw, frozenset({"phase"}), str(path))
     blocks: list[Phase] = []
-    for number, table in enumerate(_tables(raw, "phase", "phase", str(path)), start=1):
+    for number, table in enumerate(_check.tables(raw, "phase", str(path)), start=1):
         where = f"{path}, phase {number}"
-        phase_id = _id(table, "id", where)
+        phase_id = _check.identifier(table, where)
         where = f"{path}, phase {phase_id!r}"
-        _only_keys(table, _PHASE_KEYS, where)
+        _check.only_keys(table, _PHASE_KEYS, where)
         if any(block.id == phase_id for block in blocks):
             raise CatalogueError(f"{where}: the id {phase_id!r} is used twice")
-        name, purpose, for_group, for_case_owner = (_localized(table, k, where) for k in _TEXTS)
+        name, purpose, for_group, for_case_owner = (
+            _check.localized(table, k, where) for k in _TEXTS
+        )
         blocks.append(
             Phase(
                 id=phase_id,
@@ -369,13 +304,13 @@ _FRAME_RULES = {
 
 
 def _load_methods(path: Traversable, blocks: dict[str, Phase]) -> tuple[Method, ...]:
-    raw = _read(path)
-    _only_keys(raw, frozenset({"method"}), str(path))
+    raw = _check.read(path)
+    _check.only_keys(raw, frozenset({"method"}), str(path))
     methods: list[Method] = []
-    for number, table in enumerate(_tables(raw, "method", "method", str(path)), start=1):
-        method_id = _id(table, "id", f"{path}, method {number}")
+    for number, table in enumerate(_check.tables(raw, "method", str(path)), start=1):
+        method_id = _check.identifier(table, f"{path}, method {number}")
         where = f"{path}, method {method_id!r}"
-        _only_keys(table, _METHOD_KEYS, where)
+        _check.only_keys(table, _METHOD_KEYS, where)
         if any(m.id == method_id for m in methods):
             raise CatalogueError(f"{where}: the id {method_id!r} is used twice")
         aliases = table.get("aliases", [])
@@ -383,12 +318,12 @@ def _load_methods(path: Traversable, blocks: dict[str, Phase]) -> tuple[Method, 
             isinstance(a, str) and _lookup_key(a) for a in aliases
         ):
             raise CatalogueError(f"{where}: aliases must be a list of words, like ['roddel']")
-        steps = _tables(table, "phase", "method.phase", where)
+        steps = _check.tables(table, "phase", where, "method.phase")
         method = Method(
             id=method_id,
-            name=_localized(table, "name", where),
-            summary=_localized(table, "summary", where),
-            when=_localized(table, "when", where),
+            name=_check.localized(table, "name", where),
+            summary=_check.localized(table, "summary", where),
+            when=_check.localized(table, "when", where),
             aliases=tuple(aliases),
             phases=tuple(
                 _step(step, blocks, f"{where}, phase {position}")
@@ -421,8 +356,10 @@ def _step(table: dict[str, Any], blocks: dict[str, Phase], where: str) -> Phase:
             f"the blocks in {PHASES_FILE} are {', '.join(blocks)}"
         )
     where = f"{where} ({block_id!r})"
-    _only_keys(table, _STEP_KEYS, where)
-    changes: dict[str, Any] = {key: _localized(table, key, where) for key in _TEXTS if key in table}
+    _check.only_keys(table, _STEP_KEYS, where)
+    changes: dict[str, Any] = {
+        key: _check.localized(table, key, where) for key in _TEXTS if key in table
+    }
     if "minutes" in table:
         changes["minutes"] = _minutes(table, where)
     return replace(block, **changes)

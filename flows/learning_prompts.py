@@ -24,8 +24,6 @@ Reading::
 
 from __future__ import annotations
 
-import re
-import tomllib
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
@@ -36,7 +34,7 @@ from typing import Any
 
 from jinja2 import Environment, StrictUndefined, Template, TemplateSyntaxError, meta
 
-from flows.intervision_methods import Localized
+from flows.catalogue_files import Checker, Localized
 from flows.text import RichText, Span
 from flows.texts import LANGUAGES
 from flows.themes import known
@@ -47,7 +45,6 @@ COALITION = "coalitie"
 MAX_THEMES = 3
 """A prompt about everything is about nothing; three themes at most, as for a question."""
 
-_ID = re.compile(r"[a-z][a-z0-9_]{0,79}")
 """Ids are stored with every post (80 characters at most)."""
 _TOP_KEYS = frozenset({"source", "prompt"})
 _SOURCE_KEYS = frozenset({"id", *LANGUAGES})
@@ -64,6 +61,9 @@ _ENVIRONMENT = Environment(undefined=StrictUndefined, autoescape=False)  # noqa:
 
 class PromptLibraryError(ValueError):
     """The prompt file is wrong; the message names the file, the prompt and the field."""
+
+
+_check = Checker(PromptLibraryError)
 
 
 @dataclass(frozen=True)
@@ -180,17 +180,17 @@ def render_follow_up_rich(prompt: Prompt, language: str, coalitie: str) -> RichT
 
 def load_library(path: Traversable) -> PromptLibrary:
     """Read and check a prompt file; raises :class:`PromptLibraryError` naming what is wrong."""
-    raw = _read(path)
-    _only_keys(raw, _TOP_KEYS, str(path))
+    raw = _check.read(path)
+    _check.only_keys(raw, _TOP_KEYS, str(path))
     sources = _load_sources(raw, path)
     source_ids = [s.id for s in sources]
     prompts: list[Prompt] = []
-    for number, table in enumerate(_tables(raw, "prompt", str(path)), start=1):
-        prompt_id = _id(table, f"{path}, prompt {number}")
+    for number, table in enumerate(_check.tables(raw, "prompt", str(path)), start=1):
+        prompt_id = _check.identifier(table, f"{path}, prompt {number}")
         where = f"{path}, prompt {prompt_id!r}"
         if any(p.id == prompt_id for p in prompts):
             raise PromptLibraryError(f"{where}: the id {prompt_id!r} is used twice")
-        _only_keys(table, _PROMPT_KEYS, where)
+        _check.only_keys(table, _PROMPT_KEYS, where)
         source = table.get("source")
         if source not in source_ids:
             raise PromptLibraryError(
@@ -208,68 +208,22 @@ def load_library(path: Traversable) -> PromptLibrary:
     return PromptLibrary(sources=sources, prompts=tuple(prompts))
 
 
-def _read(path: Traversable) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as error:
-        raise PromptLibraryError(f"{path}: not valid TOML: {error}") from error
-    except OSError as error:
-        raise PromptLibraryError(f"{path}: cannot be read: {error}") from error
-
-
-def _tables(raw: dict[str, Any], key: str, where: str) -> list[dict[str, Any]]:
-    value = raw.get(key)
-    if not isinstance(value, list) or not value or not all(isinstance(t, dict) for t in value):
-        raise PromptLibraryError(f"{where}: needs one or more [[{key}]] tables")
-    return value
-
-
-def _only_keys(table: dict[str, Any], allowed: frozenset[str], where: str) -> None:
-    unknown = sorted(set(table) - allowed)
-    if unknown:
-        raise PromptLibraryError(
-            f"{where}: unknown key {', '.join(map(repr, unknown))}; "
-            f"allowed are {', '.join(sorted(allowed))}"
-        )
-
-
-def _id(table: dict[str, Any], where: str) -> str:
-    value = table.get("id")
-    if value is None:
-        raise PromptLibraryError(f"{where}: id is missing")
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise PromptLibraryError(
-            f"{where}: id must be lower case letters, digits and _ (starting with a letter, "
-            f"at most 80), not {value!r}"
-        )
-    return value
-
-
 def _load_sources(raw: dict[str, Any], path: Traversable) -> tuple[Source, ...]:
     sources: list[Source] = []
-    for number, table in enumerate(_tables(raw, "source", str(path)), start=1):
-        source_id = _id(table, f"{path}, source {number}")
+    for number, table in enumerate(_check.tables(raw, "source", str(path)), start=1):
+        source_id = _check.identifier(table, f"{path}, source {number}")
         where = f"{path}, source {source_id!r}"
         if any(s.id == source_id for s in sources):
             raise PromptLibraryError(f"{where}: the id {source_id!r} is used twice")
-        _only_keys(table, _SOURCE_KEYS, where)
-        label = Localized(nl=_plain(table, "nl", where), en=_plain(table, "en", where))
+        _check.only_keys(table, _SOURCE_KEYS, where)
+        label = Localized(nl=_check.text(table, "nl", where), en=_check.text(table, "en", where))
         sources.append(Source(id=source_id, label=label))
     return tuple(sources)
 
 
-def _plain(table: dict[str, Any], key: str, where: str) -> str:
-    value = table.get(key)
-    if value is None:
-        raise PromptLibraryError(f"{where}: {key} is missing")
-    if not isinstance(value, str) or not value.strip():
-        raise PromptLibraryError(f"{where}: {key} must be a text that is not empty")
-    return value.strip()
-
-
 def _text(table: dict[str, Any], key: str, where: str) -> str:
     """A template: not empty, compiles, uses no value but the coalition's name, renders."""
-    source = _plain(table, key, where)
+    source = _check.text(table, key, where)
     try:
         _template(source)
         used = meta.find_undeclared_variables(_ENVIRONMENT.parse(source))

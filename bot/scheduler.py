@@ -1,24 +1,37 @@
 """The scheduler: APScheduler in the event loop, handing flows their deadlines.
 
 Jobs never post anything themselves. The flow-deadline job asks the flow engine which flows are
-due and feeds each a timer event; the flow decides what to say, through the outbox.
+due and feeds each a timer event; the flow decides what to say, through the outbox. The schedule
+job does the same for the weekly slots (learning prompts): it hands the current time to
+:func:`flows.learning_room.fire_due_schedules`, which posts what is due with the idempotency key
+``schedule:<id>:<planned time>``.
+
+Jobs live in memory (APScheduler's default job store). What has to survive a restart is data in
+Hoedan's own database: the flows' deadlines and the ``schedule`` rows with the posts made on them
+(``post``, unique per schedule and planned time). A slot missed while no process ran is found
+from those rows at the next tick, so it runs once at start-up within the grace period; two
+processes over one database both tick, and the unique post row and outbox key let one post.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from flows.config import FlowConfig
 from flows.engine import FlowEngine
+from flows.learning_room import DEFAULT_GRACE, fire_due_schedules
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 DEADLINE_SECONDS = 5
 """How often flow deadlines are checked; a phase ends at most this late."""
+SCHEDULE_SECONDS = 30
+"""How often the weekly slots are checked; a learning prompt goes out at most this late."""
 
 
 def create_scheduler(
@@ -28,6 +41,8 @@ def create_scheduler(
     clock: Callable[[], datetime],
     on_queued: Callable[[], None],
     timezone: str,
+    config: FlowConfig | None = None,
+    grace: timedelta = DEFAULT_GRACE,
 ) -> AsyncIOScheduler:
     async def fire_deadlines() -> None:
         try:
@@ -35,6 +50,15 @@ def create_scheduler(
                 on_queued()
         except Exception:
             log.exception("checking flow deadlines failed; trying again at the next tick")
+
+    async def fire_schedules() -> None:
+        if config is None:
+            return
+        try:
+            if await fire_due_schedules(store, config, now=clock(), grace=grace):
+                on_queued()
+        except Exception:
+            log.exception("checking the weekly slots failed; trying again at the next tick")
 
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
@@ -45,4 +69,13 @@ def create_scheduler(
         max_instances=1,
         coalesce=True,
     )
+    if config is not None:
+        scheduler.add_job(
+            fire_schedules,
+            "interval",
+            seconds=SCHEDULE_SECONDS,
+            id="schedules",
+            max_instances=1,
+            coalesce=True,
+        )
     return scheduler

@@ -102,6 +102,8 @@ class Service:
             clock=self._clock,
             on_queued=self._wake,
             timezone=settings.timezone,
+            config=self.hoedan.runtime.config,
+            grace=settings.missed_grace,
         )
         self.scheduler.start()
         if self.slack is not None and settings.slack_mode == "socket":

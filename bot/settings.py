@@ -6,6 +6,7 @@ the variable and says what would be right.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -64,6 +65,11 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias=_env("SLACK_API_URL"))
     port: int = Field(3000, ge=0, le=65535, validation_alias=_env("PORT"))
     host: str = Field("0.0.0.0", validation_alias=_env("HOEDAN_HOST"))  # noqa: S104
+    missed_grace_hours: float = Field(
+        6, ge=0, le=24 * 7, validation_alias=_env("HOEDAN_MISSED_GRACE_HOURS")
+    )
+    """A scheduled post missed while Hoedan was down goes out at start-up if it is at most this
+    late; an older one is skipped."""
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod
@@ -162,6 +168,10 @@ class Settings(BaseSettings):
     def database(self) -> DatabaseUrls:
         return resolve_database_url(self.database_url)
 
+    @property
+    def missed_grace(self) -> timedelta:
+        return timedelta(hours=self.missed_grace_hours)
+
     def flow_config(self) -> FlowConfig:
         return FlowConfig(
             language=self.language,
@@ -184,6 +194,7 @@ _NAMES = {
     "slack_api_url": "SLACK_API_URL",
     "port": "PORT",
     "host": "HOEDAN_HOST",
+    "missed_grace_hours": "HOEDAN_MISSED_GRACE_HOURS",
     "slack": "Slack",
 }
 

@@ -47,6 +47,7 @@ async def run_console(
         channel=channel,
         interactive=interactive,
         clock=clock,
+        grace=hoedan.settings.missed_grace,
     )
     if not interactive:
         await session.check_deadlines()

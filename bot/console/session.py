@@ -38,6 +38,8 @@ from flows.events import (
     MessageEvent,
     Place,
 )
+from flows.learning_room import DEFAULT_GRACE, fire_due_schedules, next_fire_time
+from flows.learning_room import KIND as LEARNING_PROMPT
 from flows.messages import Button, Checkbox, Choice, Form, Input, Message, MultiMember, Scale
 from flows.runtime import Runtime
 from flows.texts import Texts, user
@@ -115,8 +117,11 @@ class ConsoleSession:
         channel: str,
         interactive: bool,
         clock: Callable[[], datetime] = utcnow,
+        grace: timedelta = DEFAULT_GRACE,
     ) -> None:
         self._runtime = runtime
+        self._grace = grace
+        """How late a weekly post missed while no console ran may still go out."""
         self._console = console
         self._texts = texts
         self.member_name = member
@@ -202,8 +207,12 @@ class ConsoleSession:
         at: datetime | None = None,
         around_output: Callable[[], AbstractContextManager[object]] = nullcontext,
     ) -> int:
+        moment = at or self.now()
         try:
-            fired = await self._runtime.engine.fire_due(self._runtime.store, now=at or self.now())
+            fired = await self._runtime.engine.fire_due(self._runtime.store, now=moment)
+            fired += await fire_due_schedules(
+                self._runtime.store, self._runtime.config, now=moment, grace=self._grace
+            )
         except Exception:
             log.exception("checking flow deadlines failed; trying again after the next line")
             return 0
@@ -295,8 +304,9 @@ class ConsoleSession:
         return found is not None
 
     async def _wait(self, text: str) -> None:
-        """``:wacht <minuten>``: time passes. Every deadline on the way fires at its own moment,
-        in order, as if Hoedan had been running all along; then the clock stays moved."""
+        """``:wacht <minuten>``: time passes. Every deadline (and weekly slot) on the way fires at
+        its own moment, in order, as if Hoedan had been running all along; then the clock stays
+        moved."""
         minutes = wait_minutes(text)
         if minutes is None:
             self._say("console.wait_usage", limit=MAX_WAIT_MINUTES)
@@ -321,8 +331,12 @@ class ConsoleSession:
     async def _next_deadline(self, *, after: datetime, until: datetime) -> datetime | None:
         async with self._runtime.store.transaction() as tx:
             due = await tx.flows.due(now=until)
+            slots = await tx.rhythm.active_schedules(kind=LEARNING_PROMPT)
         return min(
-            (flow.deadline for flow in due if flow.deadline is not None and flow.deadline > after),
+            (
+                *(f.deadline for f in due if f.deadline is not None and f.deadline > after),
+                *(s for s in (next_fire_time(slot, after) for slot in slots) if s <= until),
+            ),
             default=None,
         )
 

@@ -13,10 +13,15 @@ from flows import (
     browse,
     exchange,
     home,
+    house_rules,
+    house_rules_room,
     intervision,
     intervision_room,
     invitations,
+    learning_room,
     membership,
+    reflection,
+    reflection_room,
     regions,
     sources,
 )
@@ -58,6 +63,9 @@ COMMANDS: dict[CommandName, CommandHandler] = {
     CommandName.REGION: regions.region_command,
     CommandName.ROLE: membership.role_command,
     CommandName.INTERVISION: intervision_room.intervision_command,
+    CommandName.REFLECTION: reflection_room.reflection_command,
+    CommandName.LEARNING_PROMPT: learning_room.learning_command,
+    CommandName.HOUSE_RULES: house_rules_room.house_rules_command,
 }
 
 
@@ -124,6 +132,8 @@ async def on_message(ctx: Context, event: MessageEvent) -> None:
     question's thread answers it, and #hoedan asks a question."""
     if await intervision_room.session_of_place(ctx, event):
         return
+    if await learning_room.thread_answer(ctx, event):
+        return
     if answers.contains_zodan(event.text) and (
         event.place.thread_ref is not None or not exchange.contains_hashtag(event.text)
     ):
@@ -165,6 +175,13 @@ ACTIONS: dict[str, ActionHandler] = {
     intervision.CASE_FORM_OPEN: intervision_room.open_case_form,
     intervision.LESSON_FORM_OPEN: intervision_room.open_lesson_form,
     **dict.fromkeys(intervision.STEERING, intervision_room.steer),
+    reflection.ANSWER_FORM_OPEN: reflection_room.open_answer_form,
+    reflection.CLOSE: reflection_room.close_button,
+    learning_room.ANSWER_FORM_OPEN: learning_room.open_answer_form,
+    house_rules.ACKNOWLEDGE: house_rules_room.acknowledge,
+    house_rules.AGREE: house_rules_room.agree,
+    house_rules.OBJECT_OPEN: house_rules_room.open_objection,
+    house_rules.AMEND: house_rules_room.amend,
 }
 
 
@@ -190,6 +207,13 @@ FORMS: dict[str, FormHandler] = {
     intervision.CASE_FORM: intervision_room.case_form,
     intervision.LESSON_FORM: intervision_room.lesson_form,
     intervision.TAKEAWAY_FORM: intervision_room.lesson_form,
+    reflection_room.START_FORM: reflection_room.start_form,
+    reflection.ANSWER_FORM: reflection_room.answer_form,
+    learning_room.ANSWER_FORM: learning_room.answer_form,
+    learning_room.THEMES_FORM: learning_room.themes_form,
+    learning_room.OWN_FORM: learning_room.own_form,
+    house_rules.EDITOR_FORM: house_rules_room.editor_form,
+    house_rules.OBJECTION_FORM: house_rules_room.objection_form,
 }
 
 
@@ -205,4 +229,5 @@ async def on_home(ctx: Context, _event: HomeOpened) -> None:
 
 
 async def on_member_joined(ctx: Context, _event: MemberJoined) -> None:
-    """Nothing to say yet; the member row is created on entry, which is what matters now."""
+    """The member row is created on entry; a channel with house rules sends them its rules."""
+    await house_rules_room.member_joined(ctx)

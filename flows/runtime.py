@@ -13,7 +13,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from flows import commands, intervision, sources
+from flows import commands, house_rules, intervision, reflection, sources
 from flows.config import FlowConfig
 from flows.context import Context
 from flows.engine import FlowDefinition, FlowEngine
@@ -51,7 +51,11 @@ class Outcome:
     """Nothing in Hoedan cares about this event; no database work was done."""
 
 
-FLOWS: tuple[FlowDefinition, ...] = (intervision.DEFINITION,)
+FLOWS: tuple[FlowDefinition, ...] = (
+    intervision.DEFINITION,
+    house_rules.DEFINITION,
+    reflection.DEFINITION,
+)
 """Every long-running flow Hoedan knows."""
 
 

@@ -16,12 +16,15 @@ from storage.database import DatabaseUrls, create_async_db_engine
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.delivery import InboundRepository, OutboxRepository
 from storage.repositories.flows import FlowRepository
+from storage.repositories.house_rules import HouseRuleRepository
 from storage.repositories.intervision import IntervisionRepository
 from storage.repositories.knowledge import KnowledgeRepository
 from storage.repositories.matching import MatchRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.network import NetworkRepository, RegionRepository, SpaceRepository
 from storage.repositories.questions import QuestionRepository
+from storage.repositories.reflection import ReflectionRepository
+from storage.repositories.rhythm import RhythmRepository
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class Transaction:
     outbox: OutboxRepository
     flows: FlowRepository
     intervision: IntervisionRepository
+    reflection: ReflectionRepository
+    rhythm: RhythmRepository
+    house_rules: HouseRuleRepository
 
 
 _inside = ContextVar("inside_transaction", default=False)
@@ -97,6 +103,9 @@ class Store:
                 outbox=OutboxRepository(session),
                 flows=FlowRepository(session),
                 intervision=IntervisionRepository(session),
+                reflection=ReflectionRepository(session),
+                rhythm=RhythmRepository(session),
+                house_rules=HouseRuleRepository(session),
             )
 
     async def ping(self) -> bool:

@@ -69,7 +69,7 @@ def test_bad_input_gets_clear_dutch_answers_and_stores_nothing(run_hoedan: RunHo
             "/hoedan rol Dirk coach",
             "/hoedan rol Dirk keizer",
             "/hoedan intervisie",
-            "/hoedan leervraag",
+            "/hoedan digest",
             "/hoedan vragen",
         ]
     )
@@ -85,7 +85,7 @@ def test_bad_input_gets_clear_dutch_answers_and_stores_nothing(run_hoedan: RunHo
     assert "Dat mag je niet" in _reply_after(run.stdout, "/hoedan rol Dirk coach")
     assert "De rol keizer ken ik niet" in _reply_after(run.stdout, "/hoedan rol Dirk keizer")
     assert "doen coaches" in _reply_after(run.stdout, "/hoedan intervisie")
-    assert "kan ik nog niet" in _reply_after(run.stdout, "/hoedan leervraag")
+    assert "kan ik nog niet" in _reply_after(run.stdout, "/hoedan digest")
     assert "Er staan geen open vragen" in _reply_after(run.stdout, "/hoedan vragen")
 
 

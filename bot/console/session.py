@@ -40,7 +40,17 @@ from flows.events import (
 )
 from flows.learning_room import DEFAULT_GRACE, fire_due_schedules, next_fire_time
 from flows.learning_room import KIND as LEARNING_PROMPT
-from flows.messages import Button, Checkbox, Choice, Form, Input, Message, MultiMember, Scale
+from flows.messages import (
+    Button,
+    Checkbox,
+    Choice,
+    Form,
+    Input,
+    LongText,
+    Message,
+    MultiMember,
+    Scale,
+)
 from flows.runtime import Runtime
 from flows.texts import Texts, user
 from storage.enums import DeliveryKind, Platform, SpaceKind
@@ -98,6 +108,8 @@ class _OpenForm:
     """Names as typed in member fields, by member id, so that a member named before they ever
     spoke gets that name (as Slack gives the names of the people picked)."""
     position: int = 0
+    lines: list[str] | None = None
+    """Lines of a long text being typed after ``<<``, until a line with only ``.``."""
 
     @property
     def current(self) -> Input | None:
@@ -390,6 +402,12 @@ class ConsoleSession:
             hint = "console.form_yes_no"
         elif isinstance(current, MultiMember):
             hint = "console.form_members"
+        elif isinstance(current, LongText):
+            hint = "console.form_long"
+        if isinstance(current, LongText) and current.initial:
+            self._say("console.form_keep")
+            for line in current.initial.splitlines():
+                self._console.print(f"    {line}", markup=False, highlight=False)
         if hint:
             self._say(hint)
         if not current.required:
@@ -406,6 +424,11 @@ class ConsoleSession:
             return
         current = self._form.current
         assert current is not None
+        if isinstance(current, LongText):
+            typed = self._long_text(current, answer)
+            if typed is None:
+                return
+            answer = typed
         try:
             value = self._parse_value(current, answer)
         except _InvalidAnswer as invalid:
@@ -433,6 +456,24 @@ class ConsoleSession:
                 member_names=finished.member_names,
             )
         )
+
+    def _long_text(self, field_input: LongText, answer: str) -> str | None:
+        """One line as it is; ``.`` keeps the suggested text; ``<<`` starts several lines,
+        ended by a line with only ``.``. None while lines are still coming."""
+        assert self._form is not None
+        lines = self._form.lines
+        if lines is not None:
+            if answer != ".":
+                lines.append(answer)
+                return None
+            self._form.lines = None
+            return "\n".join(lines).strip()
+        if answer == "<<":
+            self._form.lines = []
+            return None
+        if answer == "." and field_input.initial:
+            return field_input.initial
+        return answer
 
     def _parse_value(self, field_input: Input, answer: str) -> FormValue:
         if not answer or answer == "-":

@@ -3,7 +3,7 @@
 Jobs never post anything themselves. The flow-deadline job asks the flow engine which flows are
 due and feeds each a timer event; the flow decides what to say, through the outbox. The schedule
 job does the same for the weekly slots (learning prompts): it hands the current time to
-:func:`flows.learning_room.fire_due_schedules`, which posts what is due with the idempotency key
+:func:`flows.rhythm.fire_due_schedules`, which posts what is due with the idempotency key
 ``schedule:<id>:<planned time>``.
 
 Jobs live in memory (APScheduler's default job store). What has to survive a restart is data in
@@ -23,7 +23,8 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from flows.config import FlowConfig
 from flows.engine import FlowEngine
-from flows.learning_room import DEFAULT_GRACE, fire_due_schedules
+from flows.rhythm import fire_due_schedules
+from flows.schedules import DEFAULT_GRACE
 from storage.store import Store
 
 log = logging.getLogger(__name__)

@@ -28,6 +28,11 @@ from storage.store import Transaction
 
 KIND = "house_rules"
 SUBJECT = "house_rules:"
+RECALL_KIND = "house_rules_recall"
+"""The monthly recall's schedule kind (``flows.schedules`` reads its weekday as "the first such
+day of the month")."""
+RECALL_WEEKDAY = 0
+RECALL_TIME = "09:00"
 
 # Buttons; the value is the version id.
 AGREE = "house_rules.agree"
@@ -168,6 +173,7 @@ async def finish(
     version_id = int(data["version_id"])
     if data.get("outcome") == ADOPTED:
         await tx.house_rules.adopt(version, now=now)
+        await _recall_monthly(tx, data, now)
         number = await tx.house_rules.adopted_number(version)
         adopted = Message(
             parts=(
@@ -216,6 +222,25 @@ async def finish(
         ),
     )
     return [_to_space(data, told), Outbound(ToMember(int(data["proposer"]["id"])), coach)]
+
+
+async def _recall_monthly(tx: Transaction, data: Mapping[str, Any], now: datetime) -> None:
+    """The first adopted rules of a channel are recalled monthly from then on, by default on
+    the first Monday at 09:00; ``spelregels herinnering`` changes or stops that."""
+    space_id = int(data["space_id"])
+    if await tx.rhythm.schedule_of_space(space_id=space_id, kind=RECALL_KIND) is not None:
+        return
+    await tx.rhythm.plan(
+        space_id=space_id,
+        kind=RECALL_KIND,
+        weekday=RECALL_WEEKDAY,
+        time_of_day=RECALL_TIME,
+        timezone=str(data["tz"]),
+        themes=[],
+        active=True,
+        created_by_id=int(data["proposer"]["id"]),
+        now=now,
+    )
 
 
 DEFINITION = FlowDefinition(

@@ -10,10 +10,11 @@ objection without a reason, a second proposal while one is open).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flows import house_rules_library as library
 from flows import roles
+from flows.config import FlowConfig
 from flows.context import Context
 from flows.errors import UserError
 from flows.events import FormValue
@@ -22,14 +23,19 @@ from flows.house_rules import (
     KIND,
     OBJECTION_FORM,
     PROPOSED,
+    RECALL_KIND,
+    SUBJECT,
     acknowledge_button,
     numbered,
     when,
 )
+from flows.learning_room import parse_slot
 from flows.messages import Form, Heading, LongText, Message, Note, Paragraph, Part, ShortText
-from flows.texts import user
-from storage.enums import HouseRuleStatus, Role, SpaceKind
-from storage.models import FlowInstance, HouseRuleVersion, Space
+from flows.schedules import next_fire_time
+from flows.texts import texts_for, user
+from storage.enums import DeliveryKind, HouseRuleStatus, Role, SpaceKind
+from storage.models import FlowInstance, HouseRuleVersion, Schedule, Space
+from storage.store import Transaction
 
 MAX_RULES = 20
 MAX_RULE_CHARS = 300
@@ -40,6 +46,8 @@ MIN_DAYS, MAX_DAYS = 1, 14
 WELCOME = "house_rules:welcome:"
 """Subject of the direct message with the rules for a member who joined."""
 SET_WORDS = frozenset({"instellen", "stel", "aanpassen", "wijzigen", "set", "edit"})
+RECALL_WORDS = frozenset({"herinnering", "herinneren", "reminder"})
+OFF_WORDS = frozenset({"uit", "stop", "off"})
 _NUMBERING = re.compile(r"^\s*(?:\d{1,3}\s*[.):]|[-*•])\s*")
 
 
@@ -72,6 +80,8 @@ async def house_rules_command(ctx: Context, args: str) -> None:
         await _show(ctx)
     elif word.lower() in SET_WORDS:
         await _open_editor(ctx, rest.strip())
+    elif word.lower() in RECALL_WORDS:
+        await _plan_recall(ctx, rest.split())
     else:
         raise UserError("house_rules.refused.usage")
 
@@ -381,3 +391,82 @@ async def objection_form(ctx: Context, values: dict[str, FormValue]) -> None:
     )
     await ctx.flows.feed(ctx.tx, flow_id=flow.id, event=ctx.event, now=ctx.now)
     ctx.say("house_rules.objection.thanks")
+
+
+# The monthly recall ----------------------------------------------------------------------------
+
+
+async def _plan_recall(ctx: Context, words: list[str]) -> None:
+    """``spelregels herinnering <dag> <HH:MM>`` (the first such day of each month) or ``uit``."""
+    roles.require(ctx.role, Role.COACH, key="house_rules.refused.not_coach")
+    current = await ctx.tx.rhythm.schedule_of_space(space_id=ctx.space_id, kind=RECALL_KIND)
+    if not words:
+        if current is None or not current.active:
+            ctx.say("house_rules.recall.none")
+        else:
+            ctx.say("house_rules.recall.shown", when=_recall_when(ctx, current))
+        return
+    if words[0].lower() in OFF_WORDS:
+        if current is not None and current.active:
+            await ctx.tx.rhythm.stop(current)
+        ctx.say("house_rules.recall.off")
+        return
+    try:
+        weekday, time_of_day = parse_slot(words)
+    except UserError:
+        raise UserError("house_rules.recall.bad") from None
+    planned = await ctx.tx.rhythm.plan(
+        space_id=ctx.space_id,
+        kind=RECALL_KIND,
+        weekday=weekday,
+        time_of_day=time_of_day,
+        timezone=ctx.space.timezone or ctx.config.timezone,
+        themes=[],
+        active=True,
+        created_by_id=ctx.member_id,
+        now=ctx.now,
+    )
+    ctx.say("house_rules.recall.planned", when=_recall_when(ctx, planned))
+
+
+def _recall_when(ctx: Context, schedule: Schedule) -> str:
+    upcoming = next_fire_time(schedule, ctx.now)
+    return when(upcoming, schedule.timezone)
+
+
+async def post_recall(
+    tx: Transaction, config: FlowConfig, schedule: Schedule, planned: datetime
+) -> int:
+    """The channel's current rules, with the acknowledgement button (``flows.schedules``)."""
+    assert schedule.id is not None
+    current = await tx.house_rules.current(schedule.space_id)
+    space = await tx.spaces.get(schedule.space_id)
+    post = await tx.rhythm.record_post(
+        space_id=schedule.space_id,
+        kind=RECALL_KIND,
+        schedule_id=schedule.id,
+        prompt_key=None,
+        planned_for=planned,
+    )
+    if current is None or current.id is None or space is None or post is None:
+        return 0
+    texts = texts_for(config.language)
+    number = await tx.house_rules.adopted_number(current)
+    message = Message(
+        parts=(
+            Heading(text=texts.render("house_rules.recall.heading", number=number)),
+            numbered(rules_of(current)),
+            Note(text=texts.render("house_rules.recall.note")),
+        ),
+        buttons=(acknowledge_button(texts, current.id),),
+    )
+    return int(
+        await tx.outbox.enqueue(
+            idempotency_key=f"schedule:{schedule.id}:{planned.isoformat()}",
+            platform=space.platform,
+            kind=DeliveryKind.POST,
+            payload=message.model_dump(mode="json"),
+            channel_ref=space.external_id,
+            subject=f"{SUBJECT}recall:{post.id}",
+        )
+    )

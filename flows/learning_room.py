@@ -4,18 +4,8 @@ A channel's weekly slot is a :class:`~storage.models.Schedule` row (kind ``learn
 weekday, HH:MM and the time zone it is meant in). The slot's planned times are computed with
 APScheduler's :class:`CronTrigger`, not by hand, so daylight saving time is its problem.
 
-Firing (:func:`fire_due_schedules`) is what the scheduler's job, or local mode between lines,
-calls with the current time. For each active schedule it takes the planned times after the last
-one handled (or after the slot was planned) up to now. One missed by more than the grace period
-is skipped, and recorded as such (a :class:`~storage.models.Post` of kind
-``learning_prompt_skipped``); the newest one within the grace is posted. A slot is claimed by its
-``Post`` row (unique per schedule and planned time) and its message is queued with the outbox key
-``schedule:<id>:<planned time ISO>``, so two schedulers over one database, or a double fire, post
-once.
-
-The persistent state is these rows, in Hoedan's own database; APScheduler's job store is not
-used (its jobs are pickled functions, and a job run by two processes would still have to be made
-idempotent by the data). APScheduler only ticks.
+Firing happens in :mod:`flows.schedules` (with the grace period for downtime and the
+idempotency key per planned time); this module posts the prompt itself (:func:`post_prompt`).
 """
 
 from __future__ import annotations
@@ -23,11 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.cron import CronTrigger
 
 from flows import learning_prompts, roles, themes
 from flows.config import FlowConfig
@@ -48,23 +35,23 @@ from flows.messages import (
     Paragraph,
 )
 from flows.outbound import Outbound, ToSpace
+from flows.schedules import next_fire_time, skipped_kind
 from flows.text import RichText, ours, theirs
 from flows.texts import Texts, texts_for, user
 from storage.enums import DeliveryKind, Role, SpaceKind
 from storage.models import LearningPrompt, Post, Schedule, Space
-from storage.store import Store, Transaction
+from storage.store import Transaction
 
 log = logging.getLogger(__name__)
 
 KIND = "learning_prompt"
-SKIPPED = "learning_prompt_skipped"
+SKIPPED = skipped_kind(KIND)
 SUBJECT = "learning_prompt:"
 ANSWER_FORM_OPEN = "learning.answer_open"
 ANSWER_FORM = "learning.answer"
 THEMES_FORM = "learning.themes"
 OWN_FORM = "learning.own"
 OWN_SOURCE = "eigen"
-DEFAULT_GRACE = timedelta(hours=6)
 DEFAULT_WEEKDAY = 1
 DEFAULT_TIME = "09:00"
 MAX_OWN_TEXT = 500
@@ -83,99 +70,14 @@ DAYS: dict[str, int] = {
 _TIME = re.compile(r"(\d{1,2})[:.](\d{2})")
 
 
-# Planned times -----------------------------------------------------------------------------------
+# Posting -----------------------------------------------------------------------------------
 
 
-def trigger(weekday: int, time_of_day: str, timezone: str) -> CronTrigger:
-    """The weekly slot as APScheduler sees it (weekday 0 is Monday, as in APScheduler)."""
-    hour, minute = (int(part) for part in time_of_day.split(":"))
-    return CronTrigger(day_of_week=weekday, hour=hour, minute=minute, timezone=ZoneInfo(timezone))
-
-
-def next_fire_time(schedule: Schedule, after: datetime) -> datetime:
-    """The first planned time of the slot strictly after ``after``, in UTC."""
-    found = trigger(schedule.weekday, schedule.time_of_day, schedule.timezone).get_next_fire_time(
-        None, after + timedelta(microseconds=1)
-    )
-    assert isinstance(found, datetime)
-    return found.astimezone(UTC)
-
-
-def due_slots(schedule: Schedule, since: datetime, until: datetime) -> list[datetime]:
-    """The slot's planned times in (since, until], oldest first, in UTC."""
-    found: list[datetime] = []
-    moment = since
-    while (planned := next_fire_time(schedule, moment)) <= until:
-        found.append(planned)
-        moment = planned
-    return found
-
-
-# Firing --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Due:
-    schedule_id: int
-    post: datetime | None
-    skip: tuple[datetime, ...]
-
-
-async def fire_due_schedules(
-    store: Store, config: FlowConfig, *, now: datetime, grace: timedelta = DEFAULT_GRACE
+async def post_prompt(
+    tx: Transaction, config: FlowConfig, schedule: Schedule, planned: datetime
 ) -> int:
-    """Post every weekly prompt whose time has come; returns how many were queued.
-
-    Each schedule is handled in its own transaction, so one broken channel cannot hold up the
-    others.
-    """
-    async with store.transaction() as tx:
-        work: list[_Due] = []
-        for schedule in await tx.rhythm.active_schedules(kind=KIND):
-            assert schedule.id is not None
-            last = await tx.rhythm.last_planned(schedule.id)
-            since = max(last, schedule.created_at) if last is not None else schedule.created_at
-            planned = due_slots(schedule, since, now)
-            if not planned:
-                continue
-            fresh = [moment for moment in planned if now - moment <= grace]
-            late = tuple(moment for moment in planned if now - moment > grace)
-            work.append(
-                _Due(
-                    schedule.id,
-                    fresh[-1] if fresh else None,
-                    late + tuple(fresh[:-1]),
-                )
-            )
-    queued = 0
-    for due in work:
-        try:
-            async with store.transaction() as tx:
-                queued += await _fire(tx, config, due)
-        except Exception:
-            log.exception("the learning prompt of schedule %s could not be posted", due.schedule_id)
-    return queued
-
-
-async def _fire(tx: Transaction, config: FlowConfig, due: _Due) -> int:
-    schedule = await tx.session.get(Schedule, due.schedule_id)
-    if schedule is None or not schedule.active:
-        return 0
-    for moment in due.skip:
-        if await tx.rhythm.record_post(
-            space_id=schedule.space_id,
-            kind=SKIPPED,
-            schedule_id=due.schedule_id,
-            prompt_key=None,
-            planned_for=moment,
-        ):
-            log.info(
-                "skipped the learning prompt of schedule %s planned for %s (too late)",
-                due.schedule_id,
-                moment.isoformat(),
-            )
-    if due.post is None:
-        return 0
+    """The weekly slot's prompt for one planned time (``flows.schedules`` calls it)."""
+    assert schedule.id is not None
     space = await tx.spaces.get(schedule.space_id)
     assert space is not None
     library, own = await _library(tx, space.network_id)
@@ -185,16 +87,16 @@ async def _fire(tx: Transaction, config: FlowConfig, due: _Due) -> int:
     post = await tx.rhythm.record_post(
         space_id=schedule.space_id,
         kind=KIND,
-        schedule_id=due.schedule_id,
+        schedule_id=schedule.id,
         prompt_key=chosen.id,
-        planned_for=due.post,
+        planned_for=planned,
     )
     if post is None:
         return 0
     message = _post_message(texts_for(config.language), chosen, own, space, _id(post))
     return int(
         await tx.outbox.enqueue(
-            idempotency_key=f"schedule:{due.schedule_id}:{due.post.isoformat()}",
+            idempotency_key=f"schedule:{schedule.id}:{planned.isoformat()}",
             platform=space.platform,
             kind=DeliveryKind.POST,
             payload=message.model_dump(mode="json"),

@@ -38,8 +38,6 @@ from flows.events import (
     MessageEvent,
     Place,
 )
-from flows.learning_room import DEFAULT_GRACE, fire_due_schedules, next_fire_time
-from flows.learning_room import KIND as LEARNING_PROMPT
 from flows.messages import (
     Button,
     Checkbox,
@@ -51,7 +49,9 @@ from flows.messages import (
     MultiMember,
     Scale,
 )
+from flows.rhythm import POSTERS, fire_due_schedules
 from flows.runtime import Runtime
+from flows.schedules import DEFAULT_GRACE, next_fire_time
 from flows.texts import Texts, user
 from storage.enums import DeliveryKind, Platform, SpaceKind
 from storage.models import OutboxMessage
@@ -343,7 +343,9 @@ class ConsoleSession:
     async def _next_deadline(self, *, after: datetime, until: datetime) -> datetime | None:
         async with self._runtime.store.transaction() as tx:
             due = await tx.flows.due(now=until)
-            slots = await tx.rhythm.active_schedules(kind=LEARNING_PROMPT)
+            slots = [
+                slot for kind in POSTERS for slot in await tx.rhythm.active_schedules(kind=kind)
+            ]
         return min(
             (
                 *(f.deadline for f in due if f.deadline is not None and f.deadline > after),

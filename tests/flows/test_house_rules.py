@@ -7,7 +7,7 @@ exactly as the scheduler calls it.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import col, select
@@ -16,12 +16,14 @@ from flows import house_rules
 from flows.config import FlowConfig
 from flows.events import MemberJoined
 from flows.messages import Button, LongText
+from flows.rhythm import fire_due_schedules
 from storage.enums import DeliveryKind, HouseRuleStatus
 from storage.models import HouseRuleAcknowledgement, HouseRuleObjection, HouseRuleVersion
 from storage.store import Store
 from tests.flows.helpers import Chat, Reply, Said, member_named
 
 COACH = "Carla"
+CONFIG = FlowConfig(admins=frozenset({"beheer"}))
 RULES = (
     "1. We beginnen op tijd.\n2. We zeggen het als we iets niet snappen.\n3. Besluiten met consent."
 )
@@ -29,7 +31,7 @@ RULES = (
 
 @pytest.fixture
 async def chat(store: Store) -> Chat:
-    chat = Chat(store, FlowConfig(admins=frozenset({"beheer"})))
+    chat = Chat(store, CONFIG)
     for name in (COACH, "Anna", "Bram"):
         await chat.command(name, "help")
     granted = await chat.command("Beheer", f"rol {COACH} coach")
@@ -329,3 +331,41 @@ async def test_only_a_coach_proposes(chat: Chat) -> None:
 async def test_an_unknown_subcommand_explains_the_command(chat: Chat) -> None:
     said = await chat.command("Anna", "spelregels weg")
     assert said.only.text.startswith("Gebruik `spelregels` om ze te zien")
+
+
+async def test_adopted_rules_come_back_on_the_first_monday_of_each_month(chat: Chat) -> None:
+    await adopt(chat)
+    first_monday = datetime(2025, 4, 7, 7, 0, tzinfo=UTC)  # 09:00 in Amsterdam (summer time)
+    assert (
+        await fire_due_schedules(chat.store, CONFIG, now=first_monday - timedelta(minutes=1)) == 0
+    )
+    assert await fire_due_schedules(chat.store, CONFIG, now=first_monday) == 1
+    assert await fire_due_schedules(chat.store, CONFIG, now=first_monday + timedelta(hours=1)) == 0
+    [recall] = [r for r in await chat._new_replies() if r.kind is DeliveryKind.POST]
+    assert recall.text.startswith("Even terughalen: onze spelregels (versie 1)")
+    assert "We beginnen op tijd." in recall.text
+    assert button(recall, house_rules.ACKNOWLEDGE)
+
+    # Downtime past the grace: that month is skipped, the next one comes.
+    may = datetime(2025, 5, 5, 7, 0, tzinfo=UTC)
+    assert await fire_due_schedules(chat.store, CONFIG, now=may + timedelta(hours=7)) == 0
+    june = datetime(2025, 6, 2, 7, 0, tzinfo=UTC)
+    assert await fire_due_schedules(chat.store, CONFIG, now=june) == 1
+
+
+async def test_a_coach_moves_or_stops_the_monthly_recall(chat: Chat) -> None:
+    await adopt(chat)
+    shown = await chat.command(COACH, "spelregels herinnering")
+    assert "07-04-2025 09:00" in shown.only.text
+    refused = await chat.command("Anna", "spelregels herinnering uit")
+    assert "doet een coach" in refused.only.text
+    bad = await chat.command(COACH, "spelregels herinnering zondag 25:00")
+    assert "Dat begrijp ik niet als herinnering" in bad.only.text
+    moved = await chat.command(COACH, "spelregels herinnering dinsdag 10:00")
+    assert "01-04-2025 10:00" in moved.only.text
+    first_tuesday = datetime(2025, 4, 1, 8, 0, tzinfo=UTC)
+    assert await fire_due_schedules(chat.store, CONFIG, now=first_tuesday) == 1
+    off = await chat.command(COACH, "spelregels herinnering uit")
+    assert "staat uit" in off.text
+    later = datetime(2025, 5, 6, 8, 0, tzinfo=UTC)
+    assert await fire_due_schedules(chat.store, CONFIG, now=later) == 0

@@ -17,11 +17,10 @@ from flows.learning_room import (
     OWN_FORM,
     SKIPPED,
     THEMES_FORM,
-    due_slots,
-    fire_due_schedules,
-    next_fire_time,
 )
 from flows.messages import Button
+from flows.rhythm import fire_due_schedules
+from flows.schedules import due_slots, next_fire_time
 from storage.database import DatabaseUrls
 from storage.enums import Platform
 from storage.models import OutboxMessage, Post, Response, Schedule

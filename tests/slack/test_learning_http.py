@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
-from flows.learning_room import KIND, next_fire_time
+from flows.learning_room import KIND
+from flows.schedules import next_fire_time
 from storage.models import Post, Response, Schedule
 from storage.types import utcnow
 from tests.slack.conftest import Clock, Running, running, slack_settings

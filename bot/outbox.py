@@ -28,9 +28,6 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(minutes=10)
 BATCH = 50
-LEASE = timedelta(minutes=2)
-"""How long a claimed message is left to its sender before another process may try it:
-longer than any one delivery takes (Web API timeouts included)."""
 OPENING_POLL = timedelta(seconds=1)
 """How soon a message waiting for its thread's opening post looks again, at the earliest."""
 
@@ -96,9 +93,7 @@ class OutboxDispatcher:
         attempted = 0
         for platform, deliverer in self._deliverers.items():
             async with self._store.transaction() as tx:
-                due = await tx.outbox.claim_due(
-                    platform=platform, now=self._clock(), lease=LEASE, limit=BATCH
-                )
+                due = await tx.outbox.due(platform=platform, now=self._clock(), limit=BATCH)
             for message in due:
                 await self._attempt(deliverer, message)
                 attempted += 1

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -91,30 +91,6 @@ class OutboxRepository:
             .limit(limit)
         )
         return list((await self._session.exec(statement)).all())
-
-    async def claim_due(
-        self, *, platform: Platform, now: datetime, lease: timedelta, limit: int
-    ) -> list[OutboxMessage]:
-        """Due messages this process may send: each is claimed by moving its next attempt a
-        lease ahead, on the condition that nobody moved it since it was read. With several
-        processes over one database, a message is so sent by one of them; if that one dies
-        mid-send, another tries again once the lease has passed.
-        """
-        claimed = []
-        for message in await self.due(platform=platform, now=now, limit=limit):
-            result = await self._session.exec(
-                update(OutboxMessage)
-                .where(
-                    col(OutboxMessage.id) == message.id,
-                    col(OutboxMessage.status) == OutboxStatus.PENDING,
-                    col(OutboxMessage.next_attempt_at) == message.next_attempt_at,
-                )
-                .values(next_attempt_at=now + lease)
-                .execution_options(synchronize_session=False)
-            )
-            if result.rowcount == 1:
-                claimed.append(message)
-        return claimed
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self._session.get(OutboxMessage, message_id)

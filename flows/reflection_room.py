@@ -209,12 +209,11 @@ async def start_form(ctx: Context, values: dict[str, FormValue]) -> None:
 
 
 async def _who(ctx: Context, value: FormValue) -> list[Member]:
-    """The members picked in the dialog, or everyone Hoedan knows here but the coach."""
+    """The members picked in the dialog, or else the channel's members but the coach: everyone
+    Hoedan has seen in this channel (who wrote to Hoedan, pressed a button or joined here)."""
     refs = _strings(value)
     if not refs:
-        known = await ctx.tx.reflection.known_members(
-            network_id=ctx.network_id, platform=ctx.member.platform, limit=MAX_MEMBERS + 2
-        )
+        known = await ctx.tx.spaces.members(ctx.space_id, limit=MAX_MEMBERS + 2)
         return [m for m in known if m.id != ctx.member_id]
     event = ctx.event
     names = event.member_names if isinstance(event, FormSubmitted) else {}

@@ -34,6 +34,7 @@ from flows.messages import Form, Message, Paragraph
 from flows.outbound import Outbound, Privately, enqueue
 from flows.roles import effective_role
 from flows.texts import Texts, texts_for
+from storage.enums import SpaceKind
 from storage.models import Member, Network, Space
 from storage.store import Store, Transaction
 from storage.types import utcnow
@@ -59,12 +60,21 @@ FLOWS: tuple[FlowDefinition, ...] = (
 """Every long-running flow Hoedan knows."""
 
 
+SEEN_LIMIT = 100_000
+
+
+def _seen_key(space: Space, member: Member) -> tuple[int | None, int | None]:
+    return space.id, member.id
+
+
 class Runtime:
     def __init__(self, store: Store, config: FlowConfig) -> None:
         self.store = store
         self.config = config
         self._network: Network | None = None
         self.engine = FlowEngine(FLOWS)
+        self._seen: set[tuple[int | None, int | None]] = set()
+        """Members known to be stored as seen in a space (``space_member``)."""
         """Shared with the scheduler, which hands the same flows their deadlines."""
         """The configured network once it is known to be stored; it never changes identity."""
 
@@ -92,7 +102,9 @@ class Runtime:
                 ctx = await self._context(tx, event, moment)
                 await _dispatch(ctx, event)
                 await enqueue(tx, ctx.outbound, key_prefix=_key(event))
-                return Outcome(form=ctx.form)
+                outcome = Outcome(form=ctx.form)
+            self._remember_seen(ctx.space, ctx.member)
+            return outcome
         except UserError as problem:
             await self._answer_problem(event, moment, problem.key, problem.values, remember=True)
         except Exception:
@@ -153,7 +165,18 @@ class Runtime:
             name=event.place.name,
             kind=event.place.kind,
         )
+        if _seen_key(space, member) not in self._seen and space.kind != SpaceKind.DIRECT:
+            assert space.id is not None
+            assert member.id is not None
+            await tx.spaces.note_member(space_id=space.id, member_id=member.id)
         return network, member, space
+
+    def _remember_seen(self, space: Space, member: Member) -> None:
+        """Once stored (the transaction committed), a member in a space is not written again by
+        this process; the set is emptied when it grows large, which only costs a write."""
+        if len(self._seen) >= SEEN_LIMIT:
+            self._seen.clear()
+        self._seen.add(_seen_key(space, member))
 
     async def _answer_problem(
         self,

@@ -14,7 +14,15 @@ from storage.models.intervision import (
     IntervisionSession,
     Lesson,
 )
-from storage.models.network import Coalition, Member, Network, Region, RoleChange, Space
+from storage.models.network import (
+    Coalition,
+    Member,
+    Network,
+    Region,
+    RoleChange,
+    Space,
+    SpaceMember,
+)
 from storage.models.rhythm import (
     Digest,
     LearningPrompt,
@@ -57,4 +65,5 @@ __all__ = [
     "RoleChange",
     "Schedule",
     "Space",
+    "SpaceMember",
 ]

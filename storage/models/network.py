@@ -59,6 +59,17 @@ class Space(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
 
 
+class SpaceMember(SQLModel, table=True):
+    """Someone seen in a space (who wrote, pressed or joined there): who "the channel" is when
+    Hoedan asks a channel's members, without asking the platform for its member list."""
+
+    __tablename__ = "space_member"
+
+    space_id: int = Field(foreign_key="space.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    first_seen_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
 class Member(SQLModel, table=True):
     """A person as known on one platform."""
 

@@ -7,9 +7,11 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.enums import Platform, SpaceKind
-from storage.models import Network, Region, Space
+from storage.models import Member, Network, Region, Space, SpaceMember
+from storage.repositories._upsert import insert_if_absent
 from storage.repositories.members import shorten_name
 from storage.search import fold
+from storage.types import utcnow
 
 REGION_KEY_CHARS = 120
 
@@ -73,6 +75,26 @@ class RegionRepository:
 class SpaceRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
+
+    async def note_member(self, *, space_id: int, member_id: int) -> None:
+        """Remember that a member was seen in a space (once; later sightings change nothing)."""
+        await insert_if_absent(
+            self._session,
+            SpaceMember,
+            {"space_id": space_id, "member_id": member_id, "first_seen_at": utcnow()},
+            ["space_id", "member_id"],
+        )
+
+    async def members(self, space_id: int, *, limit: int) -> list[Member]:
+        """The members seen in a space who have not asked to be forgotten, by name."""
+        statement = (
+            select(Member)
+            .join(SpaceMember, col(SpaceMember.member_id) == Member.id)
+            .where(SpaceMember.space_id == space_id, col(Member.erased_at).is_(None))
+            .order_by(col(Member.name_key), col(Member.id))
+            .limit(limit)
+        )
+        return list((await self._session.exec(statement)).all())
 
     async def get(self, space_id: int) -> Space | None:
         return await self._session.get(Space, space_id)

@@ -17,10 +17,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.enums import Platform
 from storage.models import (
     FlowInstance,
-    Member,
     ReflectionAnswer,
     ReflectionParticipation,
     ReflectionRound,
@@ -75,22 +73,6 @@ class ReflectionRepository:
             if flow.data.get("round_id") == row.id:
                 return flow
         return None
-
-    async def known_members(
-        self, *, network_id: int, platform: Platform, limit: int
-    ) -> list[Member]:
-        """Members Hoedan knows on a platform (not erased), by name; at most ``limit``."""
-        result = await self.session.exec(
-            select(Member)
-            .where(
-                col(Member.network_id) == network_id,
-                col(Member.platform) == platform,
-                col(Member.erased_at).is_(None),
-            )
-            .order_by(col(Member.name_key), col(Member.id))
-            .limit(limit)
-        )
-        return list(result.all())
 
     async def participate(self, *, round_id: int, member_id: int) -> bool:
         """Record that a member answered; False when they had answered before."""

@@ -311,7 +311,10 @@ def test_a_broken_template_file_names_the_problem() -> None:
         )
 
 
-async def test_without_a_pick_everyone_hoedan_knows_is_asked_but_the_coach(chat: Chat) -> None:
+async def test_without_a_pick_the_channel_is_asked_but_the_coach(chat: Chat) -> None:
+    """The channel is whoever Hoedan has seen here; someone only seen elsewhere is not asked."""
+    elsewhere = Chat(chat.store, FlowConfig(admins=frozenset({"beheer"})), channel="bestuur")
+    await elsewhere.command("Frank", "help")
     await chat.command(COACH, "reflectie check-in")
     started = await chat.submit(
         COACH, START_FORM, {"template": "check-in", "privacy": "anonymous", "deadline": "1d"}

@@ -12,6 +12,14 @@ from storage.enums import Platform, SpaceKind
 FormValue = str | list[str] | bool | int | None
 
 
+def as_strings(value: FormValue) -> list[str]:
+    """A form value as a list of texts, each once: a multiple choice or member picker gives a
+    list, a single choice a text, an empty field nothing."""
+    if isinstance(value, list):
+        return list(dict.fromkeys(str(item) for item in value))
+    return [value] if isinstance(value, str) and value else []
+
+
 @dataclass(frozen=True)
 class Actor:
     """The person behind an event, as the platform knows them."""

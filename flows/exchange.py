@@ -13,7 +13,7 @@ from datetime import timedelta
 from flows import invitations, themes
 from flows.context import Context
 from flows.errors import UserError
-from flows.events import FormValue
+from flows.events import FormValue, as_strings
 from flows.messages import (
     Button,
     Choice,
@@ -22,7 +22,6 @@ from flows.messages import (
     LongText,
     Message,
     Note,
-    Option,
     Paragraph,
 )
 from flows.question_refs import answer_button, number_from, show_button, subject
@@ -231,10 +230,7 @@ async def open_themes_form(ctx: Context, _action: str, value: str) -> None:
                 Choice(
                     name="themes",
                     label=ctx.texts.render("question.themes_form_label", number=question.number),
-                    options=tuple(
-                        Option(value=theme.id, label=ours(theme.label(ctx.texts.language)))
-                        for theme in themes.all_themes()
-                    ),
+                    options=themes.options(ctx.texts.language),
                     multiple=True,
                     initial=current,
                     required=False,
@@ -247,8 +243,7 @@ async def open_themes_form(ctx: Context, _action: str, value: str) -> None:
 async def themes_form(ctx: Context, values: dict[str, FormValue]) -> None:
     question = await own_question(ctx, ctx.form_context)
     assert question.id is not None
-    chosen = values.get("themes")
-    picked = themes.known([str(item) for item in chosen] if isinstance(chosen, list) else [])
+    picked = themes.known(as_strings(values.get("themes")))
     await ctx.tx.questions.set_themes(question.id, picked)
     ctx.reply(
         Message(

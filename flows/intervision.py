@@ -42,7 +42,7 @@ from flows.messages import (
     Quote,
 )
 from flows.outbound import Outbound, ToGroup, ToMember, ToSpace
-from flows.text import RichText, join, ours, theirs
+from flows.text import RichText, in_chunks, join, ours, theirs
 from flows.texts import Texts, texts_for, user
 from storage.store import Transaction
 
@@ -585,7 +585,7 @@ async def finish(
     ]
     for phase in reached:
         lines = [said_by(c.author_id, c.text) for c in said if c.phase == phase["id"]]
-        for part in _chunks(lines):
+        for part in in_chunks(lines, RECORD_CHARS):
             heading = Paragraph(text=ours(f"*{phase['name']}*"))
             record.append(to_owner(heading, ItemList(items=part)))
     if lessons:
@@ -601,21 +601,6 @@ async def finish(
 RECORD_CHARS = 2500
 """Text per message of the case owner's record: well within what one chat message can show, so
 a long phase is split over several messages instead of being cut short."""
-
-
-def _chunks(lines: Sequence[RichText]) -> list[tuple[RichText, ...]]:
-    chunks: list[tuple[RichText, ...]] = []
-    current: list[RichText] = []
-    size = 0
-    for line in lines:
-        if current and size + len(line.plain) > RECORD_CHARS:
-            chunks.append(tuple(current))
-            current, size = [], 0
-        current.append(line)
-        size += len(line.plain)
-    if current:
-        chunks.append(tuple(current))
-    return chunks
 
 
 DEFINITION = FlowDefinition(

@@ -21,6 +21,7 @@ from flows.events import (
     MessageEdited,
     MessageEvent,
     Place,
+    as_strings,
 )
 from flows.intervision import (
     CASE_FORM,
@@ -168,7 +169,7 @@ async def start_form(ctx: Context, values: dict[str, FormValue]) -> None:
     roles.require(ctx.role, Role.COACH, key="intervision.refused.not_coach")
     method = _method(ctx, ctx.form_context)
     if method.is_custom:
-        method = _composed(_strings(values.get("blocks")))
+        method = _composed(as_strings(values.get("blocks")))
     else:
         method = _with_minutes(method, values.get("minutes"))
     owners = await _members(ctx, values.get("owner"))
@@ -275,19 +276,13 @@ def _with_minutes(method: Method, typed: FormValue) -> Method:
     )
 
 
-def _strings(value: FormValue) -> list[str]:
-    if isinstance(value, list):
-        return value
-    return [value] if isinstance(value, str) and value else []
-
-
 async def _members(ctx: Context, value: FormValue) -> list[Member]:
     """The members a member picker returned, created on first mention with the name the
     platform gave (``FormSubmitted.member_names``)."""
     event = ctx.event
     names = event.member_names if isinstance(event, FormSubmitted) else {}
     found: list[Member] = []
-    for ref in dict.fromkeys(_strings(value)):
+    for ref in as_strings(value):
         member = await ctx.tx.members.by_external_id(platform=ctx.member.platform, external_id=ref)
         if member is None:
             member = await ctx.tx.members.get_or_create(

@@ -20,7 +20,7 @@ from flows import learning_prompts, roles, themes
 from flows.config import FlowConfig
 from flows.context import Context
 from flows.errors import UserError
-from flows.events import FormValue, MessageEvent
+from flows.events import FormValue, MessageEvent, as_strings
 from flows.intervision_methods import Localized
 from flows.learning_prompts import Prompt, PromptLibrary
 from flows.messages import (
@@ -31,12 +31,11 @@ from flows.messages import (
     LongText,
     Message,
     Note,
-    Option,
     Paragraph,
 )
 from flows.outbound import Outbound, ToSpace
 from flows.schedules import next_fire_time, skipped_kind
-from flows.text import RichText, ours, theirs
+from flows.text import RichText, theirs
 from flows.texts import Texts, texts_for, user
 from storage.enums import DeliveryKind, Role, SpaceKind
 from storage.models import LearningPrompt, Post, Schedule, Space
@@ -282,18 +281,8 @@ async def _stop(ctx: Context) -> None:
 # Themes and own prompts ----------------------------------------------------------------------
 
 
-def _theme_options(ctx: Context) -> tuple[Option, ...]:
-    return tuple(
-        Option(value=theme.id, label=ours(themes.label(theme.id, ctx.texts.language)))
-        for theme in themes.all_themes()
-    )
-
-
-def _chosen_themes(value: FormValue) -> list[str]:
-    picked = [str(item) for item in value] if isinstance(value, list) else []
-    if isinstance(value, str) and value:
-        picked = [value]
-    return list(themes.known(picked))
+def _chosen(value: FormValue) -> list[str]:
+    return list(themes.known(as_strings(value)))
 
 
 async def _open_themes_form(ctx: Context) -> None:
@@ -308,7 +297,7 @@ async def _open_themes_form(ctx: Context) -> None:
                     name="themes",
                     label=ctx.texts.render("learning.themes.label"),
                     hint=ctx.texts.render("learning.themes.hint"),
-                    options=_theme_options(ctx),
+                    options=themes.options(ctx.texts.language),
                     multiple=True,
                     required=False,
                     initial=tuple(schedule.themes) if schedule is not None else (),
@@ -321,7 +310,7 @@ async def _open_themes_form(ctx: Context) -> None:
 async def themes_form(ctx: Context, values: dict[str, FormValue]) -> None:
     roles.require(ctx.role, Role.COACH, key="learning.refused.not_coach")
     _need_channel(ctx)
-    chosen = _chosen_themes(values.get("themes"))
+    chosen = _chosen(values.get("themes"))
     schedule = await ctx.tx.rhythm.schedule_of_space(space_id=ctx.space_id, kind=KIND)
     if schedule is None:
         schedule = await ctx.tx.rhythm.plan(
@@ -359,7 +348,7 @@ def _own_form(ctx: Context) -> Form:
             Choice(
                 name="themes",
                 label=ctx.texts.render("learning.own.themes"),
-                options=_theme_options(ctx),
+                options=themes.options(ctx.texts.language),
                 multiple=True,
             ),
         ),
@@ -374,7 +363,7 @@ async def own_form(ctx: Context, values: dict[str, FormValue]) -> None:
         raise UserError("learning.own.empty")
     if len(text) > MAX_OWN_TEXT:
         raise UserError("learning.own.too_long", limit=MAX_OWN_TEXT)
-    chosen = _chosen_themes(values.get("themes"))
+    chosen = _chosen(values.get("themes"))
     if not 1 <= len(chosen) <= learning_prompts.MAX_THEMES:
         raise UserError("learning.own.themes_needed", limit=learning_prompts.MAX_THEMES)
     await ctx.tx.rhythm.add_prompt(

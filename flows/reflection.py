@@ -34,7 +34,7 @@ from flows.errors import UserError
 from flows.events import ActionEvent, FormSubmitted, TimerFired
 from flows.messages import Button, Heading, ItemList, Message, Note, Paragraph, Part
 from flows.outbound import Outbound, ToMember, ToSpace
-from flows.text import RichText, join, ours, theirs
+from flows.text import RichText, in_chunks, join, ours, theirs
 from flows.texts import Texts, texts_for, user
 from storage.models import ReflectionAnswer
 from storage.store import Transaction
@@ -287,7 +287,7 @@ async def finish(
         if not lines:
             blocks.append(parts)
             continue
-        for number, chunk in enumerate(_chunks(lines)):
+        for number, chunk in enumerate(in_chunks(lines, SUMMARY_CHARS)):
             if number:
                 parts = [Paragraph(text=_title(index, question) + ours(" (…)"))]
             parts.append(ItemList(items=chunk))
@@ -348,21 +348,6 @@ def _comments(
         )
         for a in said
     ]
-
-
-def _chunks(lines: Sequence[RichText]) -> list[tuple[RichText, ...]]:
-    chunks: list[tuple[RichText, ...]] = []
-    current: list[RichText] = []
-    size = 0
-    for line in lines:
-        if current and size + len(line.plain) > SUMMARY_CHARS:
-            chunks.append(tuple(current))
-            current, size = [], 0
-        current.append(line)
-        size += len(line.plain)
-    if current:
-        chunks.append(tuple(current))
-    return chunks
 
 
 DEFINITION = FlowDefinition(

@@ -22,7 +22,7 @@ from flows import reflection_templates as catalogue
 from flows import roles
 from flows.context import Context
 from flows.errors import UserError
-from flows.events import ActionEvent, FormSubmitted, FormValue
+from flows.events import ActionEvent, FormSubmitted, FormValue, as_strings
 from flows.messages import Choice, Form, Input, LongText, MultiMember, Option, Scale, ShortText
 from flows.reflection import ANSWER_FORM, KIND, answer_key
 from flows.reflection_templates import QuestionKind, Template
@@ -211,7 +211,7 @@ async def start_form(ctx: Context, values: dict[str, FormValue]) -> None:
 async def _who(ctx: Context, value: FormValue) -> list[Member]:
     """The members picked in the dialog, or else the channel's members but the coach: everyone
     Hoedan has seen in this channel (who wrote to Hoedan, pressed a button or joined here)."""
-    refs = _strings(value)
+    refs = as_strings(value)
     if not refs:
         known = await ctx.tx.spaces.members(ctx.space_id, limit=MAX_MEMBERS + 2)
         return [m for m in known if m.id != ctx.member_id]
@@ -381,12 +381,6 @@ def _string(value: FormValue) -> str | None:
     if isinstance(value, list):
         return value[0] if value else None
     return value if isinstance(value, str) else None
-
-
-def _strings(value: FormValue) -> list[str]:
-    if isinstance(value, list):
-        return list(dict.fromkeys(value))
-    return [value] if isinstance(value, str) and value else []
 
 
 def _id(value: int | None) -> int:

@@ -7,7 +7,7 @@ markup), while Hoedan's own parts may carry light formatting: ``*bold*``, ``_ita
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from pydantic import BaseModel, ConfigDict
 
@@ -64,3 +64,20 @@ def shorten(text: str, limit: int, marker: str = "…") -> str:
     if len(text) <= limit:
         return text
     return text[: max(0, limit - len(marker))].rstrip() + marker
+
+
+def in_chunks(lines: Sequence[RichText], limit: int) -> list[tuple[RichText, ...]]:
+    """Lines grouped so that each group holds at most ``limit`` characters (a longer line stands
+    alone): a long list is split over several messages instead of being cut short."""
+    chunks: list[tuple[RichText, ...]] = []
+    current: list[RichText] = []
+    size = 0
+    for line in lines:
+        if current and size + len(line.plain) > limit:
+            chunks.append(tuple(current))
+            current, size = [], 0
+        current.append(line)
+        size += len(line.plain)
+    if current:
+        chunks.append(tuple(current))
+    return chunks

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
+from flows.messages import Option
+from flows.text import ours
 from storage.search import fold
 
 MAX_SUGGESTED = 3
@@ -75,3 +77,10 @@ def suggest(text: str) -> tuple[str, ...]:
         (theme for theme in all_themes() if scores[theme.id]), key=lambda t: -scores[t.id]
     )
     return tuple(theme.id for theme in ranked[:MAX_SUGGESTED])
+
+
+def options(language: str) -> tuple[Option, ...]:
+    """The catalogue as choices in a form, in its own order."""
+    return tuple(
+        Option(value=theme.id, label=ours(theme.label(language))) for theme in all_themes()
+    )

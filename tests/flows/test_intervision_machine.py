@@ -19,7 +19,7 @@ from flows.events import (
     TimerFired,
 )
 from flows.intervision import Refused
-from flows.text import ours
+from flows.text import in_chunks, ours
 from storage.enums import Platform
 
 T0 = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)
@@ -224,9 +224,9 @@ def test_someone_outside_the_session_is_refused() -> None:
 
 def test_a_long_record_is_split_rather_than_cut() -> None:
     lines = [ours("x" * 1000) for _ in range(6)]
-    chunks = intervision._chunks(lines)
+    chunks = in_chunks(lines, intervision.RECORD_CHARS)
     assert [len(chunk) for chunk in chunks] == [2, 2, 2]
-    assert intervision._chunks([ours("y" * 5000)]) == [(ours("y" * 5000),)]
+    assert in_chunks([ours("y" * 5000)], intervision.RECORD_CHARS) == [(ours("y" * 5000),)]
 
 
 def test_a_button_from_an_earlier_phase_cannot_move_the_session() -> None:

@@ -4,6 +4,9 @@ A deliverer answers each attempt with :class:`Sent`, :class:`RetryLater` (rate l
 errors, time-outs) or :class:`Failed` (the channel is gone, the bot was removed). Permanent
 failures are recorded for the coordinators and never stop other deliveries.
 
+Several processes may dispatch from one database: each due message is claimed before it is sent
+(see ``OutboxRepository.claim_due``), so it goes out through one of them only.
+
 A message queued for "the thread of the post about <subject>" waits until that post is sent, then
 goes into its thread; when that post failed for good, so does the message.
 """
@@ -30,6 +33,9 @@ MAX_BACKOFF = timedelta(minutes=10)
 BATCH = 50
 OPENING_POLL = timedelta(seconds=1)
 """How soon a message waiting for its thread's opening post looks again, at the earliest."""
+LEASE = timedelta(minutes=5)
+"""How long a claimed message is this dispatcher's to send. Far longer than one attempt takes
+(a platform call gives up within seconds); only a dispatcher that died lets it run out."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +99,9 @@ class OutboxDispatcher:
         attempted = 0
         for platform, deliverer in self._deliverers.items():
             async with self._store.transaction() as tx:
-                due = await tx.outbox.due(platform=platform, now=self._clock(), limit=BATCH)
+                due = await tx.outbox.claim_due(
+                    platform=platform, now=self._clock(), lease=LEASE, limit=BATCH
+                )
             for message in due:
                 await self._attempt(deliverer, message)
                 attempted += 1
@@ -161,6 +169,8 @@ class OutboxDispatcher:
             return RetryLater(error=f"no post about {subject} to reply to yet")
         if opening.status == OutboxStatus.FAILED:
             return Failed(error=f"the post about {subject} failed: {opening.last_error}")
+        if opening.status == OutboxStatus.SENDING:
+            return _Waiting(until=self._clock() + OPENING_POLL)
         if opening.status == OutboxStatus.PENDING:
             return _Waiting(until=max(opening.next_attempt_at, self._clock() + OPENING_POLL))
         if not opening.external_ref:

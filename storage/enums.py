@@ -50,6 +50,8 @@ class HouseRuleStatus(StrEnum):
 
 class OutboxStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"
+    """Claimed by one dispatcher until ``next_attempt_at`` (its lease); then anyone's again."""
     SENT = "sent"
     FAILED = "failed"
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -79,18 +79,51 @@ class OutboxRepository:
         return await insert_if_absent(self._session, OutboxMessage, values, ["idempotency_key"])
 
     async def due(self, *, platform: Platform, now: datetime, limit: int) -> list[OutboxMessage]:
-        """Pending messages whose time has come, oldest first."""
+        """Messages whose time has come, oldest first: pending ones, and claimed ones whose
+        dispatcher let the lease run out (it died while sending)."""
         statement = (
             select(OutboxMessage)
             .where(
                 OutboxMessage.platform == platform,
-                OutboxMessage.status == OutboxStatus.PENDING,
+                col(OutboxMessage.status).in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
                 col(OutboxMessage.next_attempt_at) <= now,
             )
             .order_by(col(OutboxMessage.id))
             .limit(limit)
         )
         return list((await self._session.exec(statement)).all())
+
+    async def claim_due(
+        self, *, platform: Platform, now: datetime, lease: timedelta, limit: int
+    ) -> list[OutboxMessage]:
+        """Due messages this dispatcher may send, each marked as being sent until ``lease``.
+
+        The claim is a conditional update (nobody changed the row since it was read), so with
+        several processes over one database each message goes to exactly one of them. A claim
+        taken over from a dead dispatcher counts as an attempt: a message that kills its sender
+        every time ends as a recorded failure instead of going round for ever.
+        """
+        claimed = []
+        for message in await self.due(platform=platform, now=now, limit=limit):
+            taken_over = message.status == OutboxStatus.SENDING
+            result = await self._session.exec(
+                update(OutboxMessage)
+                .where(
+                    col(OutboxMessage.id) == message.id,
+                    col(OutboxMessage.status) == message.status,
+                    col(OutboxMessage.next_attempt_at) == message.next_attempt_at,
+                )
+                .values(
+                    status=OutboxStatus.SENDING,
+                    next_attempt_at=now + lease,
+                    attempts=OutboxMessage.attempts + int(taken_over),
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if result.rowcount == 1:
+                message.attempts += int(taken_over)
+                claimed.append(message)
+        return claimed
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self._session.get(OutboxMessage, message_id)
@@ -186,6 +219,7 @@ class OutboxRepository:
         self._session.add(message)
 
     async def retry_later(self, message: OutboxMessage, *, at: datetime, error: str) -> None:
+        message.status = OutboxStatus.PENDING
         message.attempts += 1
         message.next_attempt_at = at
         message.last_error = error
@@ -193,6 +227,7 @@ class OutboxRepository:
 
     async def postpone(self, message: OutboxMessage, *, at: datetime) -> None:
         """Not tried yet (it waits for another message): no attempt counted, no error kept."""
+        message.status = OutboxStatus.PENDING
         message.next_attempt_at = at
         self._session.add(message)
 

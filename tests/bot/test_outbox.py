@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 from bot.outbox import (
+    LEASE,
     MAX_ATTEMPTS,
+    OPENING_POLL,
     DeliveryResult,
     Failed,
     OutboxDispatcher,
@@ -269,3 +272,79 @@ async def test_a_post_for_a_thread_without_any_opening_post_ends_as_a_failure(
 def test_backoff_doubles_and_is_capped() -> None:
     assert [backoff(n).total_seconds() for n in (1, 2, 3, 4)] == [1, 2, 4, 8]
     assert backoff(40) == timedelta(minutes=10)
+
+
+class SlowPlatform(ScriptedPlatform):
+    """Gives the other process a chance to run while a message is being sent."""
+
+    async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        await asyncio.sleep(0.01)
+        return await super().deliver(message)
+
+
+async def test_two_processes_over_one_database_send_each_message_once(store: Store) -> None:
+    """Two Hoedan processes (each its own store and dispatcher) share one outbox."""
+    clock = Clock()
+    platform = SlowPlatform()
+    other = Store(store.urls)
+    try:
+        for number in range(6):
+            await _queue(store, f"k{number}", clock)
+        first = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+        second = OutboxDispatcher(other, {Platform.SLACK: platform}, clock=clock)
+
+        await asyncio.gather(first.run_once(), second.run_once())
+        await asyncio.gather(first.drain(), second.drain())
+    finally:
+        await other.close()
+
+    assert sorted(platform.attempts) == [f"k{number}" for number in range(6)]
+
+
+async def test_a_claimed_message_is_tried_again_after_its_lease(store: Store) -> None:
+    """A process that claimed a message and died: another sends it once the lease passed."""
+    clock = Clock()
+    await _queue(store, "k1", clock)
+    async with store.transaction() as tx:
+        [claimed] = await tx.outbox.claim_due(
+            platform=Platform.SLACK, now=clock.now, lease=LEASE, limit=10
+        )
+    assert claimed.idempotency_key == "k1"
+    platform = ScriptedPlatform()
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+
+    await dispatcher.drain()
+    assert platform.attempts == []
+    clock.advance(LEASE)
+    await dispatcher.drain()
+    assert platform.attempts == ["k1"]
+    sent = await _row(store, "k1")
+    assert (sent.status, sent.attempts) == (OutboxStatus.SENT, 2)  # the lost attempt counts
+
+
+async def test_a_reply_waits_briefly_while_its_opening_post_is_being_sent(store: Store) -> None:
+    """Another dispatcher holds the opening post: the reply looks again soon, not after the
+    lease, and goes into the thread once the post is out."""
+    clock = Clock()
+    await _queue_session(store, clock)
+    async with store.transaction() as tx:
+        [opening] = await tx.outbox.claim_due(
+            platform=Platform.SLACK, now=clock.now, lease=LEASE, limit=1
+        )
+    platform = ScriptedPlatform(Sent("C1:111.1"))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+
+    await dispatcher.drain()
+    waiting = await _row(store, "phase")
+    assert (waiting.status, waiting.next_attempt_at) == (
+        OutboxStatus.PENDING,
+        clock.now + OPENING_POLL,
+    )
+    async with store.transaction() as tx:
+        row = await tx.outbox.get(opening.id or 0)
+        assert row is not None
+        await tx.outbox.mark_sent(row, external_ref="C1:111.1")
+    clock.advance(OPENING_POLL)
+    await dispatcher.drain()
+    assert platform.attempts == ["phase"]
+    assert platform.threads["phase"] == "111.1"

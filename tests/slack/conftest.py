@@ -17,7 +17,7 @@ from apscheduler.events import (
     JobEvent,
     JobExecutionEvent,
 )
-from sqlmodel import col, select
+from sqlmodel import and_, col, or_, select
 
 from bot.app import create_app
 from bot.service import Service
@@ -149,8 +149,13 @@ class Running:
     async def due_outbox(self) -> list[OutboxMessage]:
         async with self.store.transaction() as tx:
             statement = select(OutboxMessage).where(
-                OutboxMessage.status == OutboxStatus.PENDING,
-                col(OutboxMessage.next_attempt_at) <= utcnow(),
+                or_(
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    and_(
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                        col(OutboxMessage.next_attempt_at) <= utcnow(),
+                    ),
+                )
             )
             return list((await tx.session.exec(statement)).all())
 

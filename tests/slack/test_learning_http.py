@@ -89,13 +89,13 @@ async def test_the_scheduler_posts_the_prompt_and_a_thread_reply_counts(
         assert len(prompt_posts(slack)) == 1
 
 
-async def test_two_services_over_one_database_queue_the_prompt_once(
-    sqlite_url: str, slack: FakeSlack
+async def test_two_services_over_one_database_post_the_prompt_once(
+    database_url: str, slack: FakeSlack
 ) -> None:
     """Both schedulers fire for the same slot; one message is queued (one post row, one outbox
-    row with the slot's key). Which process's dispatcher sends it is the outbox's business."""
+    row with the slot's key), and of the two dispatchers only one sends it."""
     clock = Clock()
-    settings = slack_settings(sqlite_url, slack)
+    settings = slack_settings(database_url, slack)
     async with running(settings, slack, clock=clock) as first:
         await coach_command(first, "leervraag planning vrijdag 17:30")
         slot = await slot_time(first)
@@ -112,6 +112,7 @@ async def test_two_services_over_one_database_queue_the_prompt_once(
             async with first.store.transaction() as tx:
                 posts = (await tx.session.exec(select(Post))).all()
     assert len(posts) == 1
+    assert len(prompt_posts(slack)) == 1
     assert [row.idempotency_key for row in outbox] == [
         f"schedule:{posts[0].schedule_id}:{slot.isoformat()}"
     ]

@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from storage.database import DatabaseUrls, create_async_db_engine
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.delivery import InboundRepository, OutboxRepository
+from storage.repositories.digest import DigestRepository
 from storage.repositories.flows import FlowRepository
 from storage.repositories.house_rules import HouseRuleRepository
 from storage.repositories.intervision import IntervisionRepository
@@ -47,6 +48,7 @@ class Transaction:
     reflection: ReflectionRepository
     rhythm: RhythmRepository
     house_rules: HouseRuleRepository
+    digest: DigestRepository
 
 
 _inside = ContextVar("inside_transaction", default=False)
@@ -106,6 +108,7 @@ class Store:
                 reflection=ReflectionRepository(session),
                 rhythm=RhythmRepository(session),
                 house_rules=HouseRuleRepository(session),
+                digest=DigestRepository(session),
             )
 
     async def ping(self) -> bool:

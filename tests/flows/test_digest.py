@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import SQLModel
 
 from flows.digest import Digest, SignalKind, build
-from storage.enums import OutboxStatus, Platform, QuestionStatus, SpaceKind
+from storage.enums import DeliveryKind, OutboxStatus, Platform, QuestionStatus, SpaceKind
 from storage.models import (
     Answer,
     HouseRuleAcknowledgement,
@@ -362,7 +362,7 @@ async def test_sessions_lessons_rounds_rules_and_failures_are_summarised_without
             OutboxMessage(
                 idempotency_key=f"failed-{number}",
                 platform=Platform.SLACK,
-                kind="post",
+                kind=DeliveryKind.POST,
                 channel_ref="C-zuid-samen",
                 payload={},
                 status=OutboxStatus.FAILED,

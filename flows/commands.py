@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from flows import (
     answers,
     browse,
+    digest_room,
     exchange,
     home,
     house_rules,
@@ -66,6 +67,7 @@ COMMANDS: dict[CommandName, CommandHandler] = {
     CommandName.REFLECTION: reflection_room.reflection_command,
     CommandName.LEARNING_PROMPT: learning_room.learning_command,
     CommandName.HOUSE_RULES: house_rules_room.house_rules_command,
+    CommandName.DIGEST: digest_room.digest_command,
 }
 
 

@@ -213,17 +213,18 @@ async def _post_now(ctx: Context) -> None:
     ctx.say("learning.posted")
 
 
-def parse_slot(words: list[str]) -> tuple[int, str]:
-    """``<dag> <HH:MM>`` as (weekday, "HH:MM"); a :class:`UserError` with an example if not."""
+def parse_slot(words: list[str], *, example: str = EXAMPLE) -> tuple[int, str]:
+    """``<dag> <HH:MM>`` as (weekday, "HH:MM"); a :class:`UserError` showing ``example`` if
+    not."""
     if len(words) != 2:
-        raise UserError("learning.refused.slot", example=EXAMPLE)
+        raise UserError("learning.refused.slot", example=example)
     day, moment = words
     weekday = DAYS.get(day.lower())
     if weekday is None:
-        raise UserError("learning.refused.day", day=user(day), example=EXAMPLE)
+        raise UserError("learning.refused.day", day=user(day), example=example)
     match = _TIME.fullmatch(moment)
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
-        raise UserError("learning.refused.time", time=user(moment), example=EXAMPLE)
+        raise UserError("learning.refused.time", time=user(moment), example=example)
     return weekday, f"{int(match[1]):02d}:{match[2]}"
 
 

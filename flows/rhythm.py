@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from flows import house_rules, house_rules_room, learning_room
 from flows.config import FlowConfig
+from flows.digest_room import fire_due_digests
 from flows.schedules import DEFAULT_GRACE, Poster, fire_due
 from storage.store import Store
 
@@ -22,5 +23,7 @@ POSTERS: dict[str, Poster] = {
 async def fire_due_schedules(
     store: Store, config: FlowConfig, *, now: datetime, grace: timedelta = DEFAULT_GRACE
 ) -> int:
-    """Post what every slot due by ``now`` brings; returns how many messages were queued."""
-    return await fire_due(store, config, POSTERS, now=now, grace=grace)
+    """Post what every slot due by ``now`` brings, and the coordinators' weekly digests;
+    returns how many messages were queued."""
+    posted = await fire_due(store, config, POSTERS, now=now, grace=grace)
+    return posted + await fire_due_digests(store, config, now=now, grace=grace)

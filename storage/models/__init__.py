@@ -25,6 +25,7 @@ from storage.models.network import (
 )
 from storage.models.rhythm import (
     Digest,
+    DigestPreference,
     LearningPrompt,
     Post,
     ReflectionAnswer,
@@ -38,6 +39,7 @@ __all__ = [
     "Answer",
     "Coalition",
     "Digest",
+    "DigestPreference",
     "FlowInstance",
     "HouseRuleAcknowledgement",
     "HouseRuleObjection",

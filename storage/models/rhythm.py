@@ -111,9 +111,28 @@ class ReflectionAnswer(SQLModel, table=True):
 class Digest(SQLModel, table=True):
     """A coordinator's overview of a period, kept so it is sent once and can be looked back on."""
 
+    __table_args__ = (
+        UniqueConstraint("coordinator_id", "period_end", name="uq_digest_coordinator_period"),
+    )
+
     id: int | None = Field(default=None, primary_key=True)
     coordinator_id: int = Field(foreign_key="member.id", index=True)
     period_start: datetime = Field(sa_type=UtcDateTime)
     period_end: datetime = Field(sa_type=UtcDateTime)
     content: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)
+
+
+class DigestPreference(SQLModel, table=True):
+    """A coordinator's own moment for the weekly digest, or that they want none.
+
+    Without a row the default applies (Friday 16:00 in the coordinator's time zone).
+    """
+
+    __tablename__ = "digest_preference"
+
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    weekday: int = Field(ge=0, le=6)
+    time_of_day: str = Field(max_length=5, description="HH:MM in the coordinator's time zone")
+    active: bool = Field(default=True)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

@@ -15,20 +15,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal, union_all
+from sqlalchemy import ColumnElement, Integer, Select, and_, cast, func, literal, or_, union_all
 from sqlalchemy import select as core_select
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage.enums import OutboxStatus, QuestionStatus, SpaceKind
+from storage.enums import OutboxStatus, QuestionStatus, Role, SpaceKind
 from storage.models import (
     Answer,
+    Digest,
+    DigestPreference,
     HouseRuleAcknowledgement,
     HouseRuleSet,
     HouseRuleVersion,
     IntervisionParticipant,
     IntervisionSession,
     Lesson,
+    Member,
     OutboxMessage,
     Post,
     Question,
@@ -39,7 +42,8 @@ from storage.models import (
     Space,
     SpaceMember,
 )
-from storage.types import UtcDateTime
+from storage.repositories._upsert import insert_if_absent
+from storage.types import UtcDateTime, utcnow
 
 WEEK = timedelta(days=7)
 
@@ -169,6 +173,54 @@ class DigestRepository:
             col(Space.network_id) == network_id, col(Space.kind) == SpaceKind.CHANNEL
         )
         return list((await self._session.exec(statement)).all())
+
+    async def coordinators(
+        self, network_id: int, *, admin_ids: frozenset[str], admin_keys: frozenset[str]
+    ) -> list[Member]:
+        """Who gets the digest: coordinators and admins by role, and the configured admins
+        (by platform id, or by name in local mode), unless they asked to be forgotten."""
+        statement = select(Member).where(
+            col(Member.network_id) == network_id,
+            col(Member.erased_at).is_(None),
+            or_(
+                col(Member.role).in_([Role.COORDINATOR, Role.ADMIN]),
+                col(Member.external_id).in_(admin_ids),
+                col(Member.name_key).in_(admin_keys),
+            ),
+        )
+        return list((await self._session.exec(statement.order_by(col(Member.id)))).all())
+
+    async def preference(self, member_id: int) -> DigestPreference | None:
+        return await self._session.get(DigestPreference, member_id)
+
+    async def set_preference(
+        self, *, member_id: int, weekday: int, time_of_day: str, active: bool
+    ) -> DigestPreference:
+        row = await self.preference(member_id)
+        if row is None:
+            row = DigestPreference(member_id=member_id, weekday=weekday, time_of_day=time_of_day)
+        row.weekday, row.time_of_day, row.active = weekday, time_of_day, active
+        row.updated_at = utcnow()
+        self._session.add(row)
+        await self._session.flush()
+        return row
+
+    async def record_sent(
+        self, *, coordinator_id: int, window: Window, content: dict[str, Any]
+    ) -> bool:
+        """Claim the weekly digest of a coordinator for a period; False when it was sent."""
+        return await insert_if_absent(
+            self._session,
+            Digest,
+            {
+                "coordinator_id": coordinator_id,
+                "period_start": window.start,
+                "period_end": window.end,
+                "content": content,
+                "created_at": utcnow(),
+            },
+            ["coordinator_id", "period_end"],
+        )
 
     async def member_counts(self, network_id: int) -> dict[int, int]:
         """How many members Hoedan has seen in each of the network's spaces."""

@@ -85,7 +85,7 @@ def test_bad_input_gets_clear_dutch_answers_and_stores_nothing(run_hoedan: RunHo
     assert "Dat mag je niet" in _reply_after(run.stdout, "/hoedan rol Dirk coach")
     assert "De rol keizer ken ik niet" in _reply_after(run.stdout, "/hoedan rol Dirk keizer")
     assert "doen coaches" in _reply_after(run.stdout, "/hoedan intervisie")
-    assert "kan ik nog niet" in _reply_after(run.stdout, "/hoedan digest")
+    assert "voor coördinatoren" in _reply_after(run.stdout, "/hoedan digest")
     assert "Er staan geen open vragen" in _reply_after(run.stdout, "/hoedan vragen")
 
 

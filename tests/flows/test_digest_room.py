@@ -1,0 +1,115 @@
+"""The digest in chat: who may ask, the weekly direct message, and moving or stopping it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from flows.config import FlowConfig
+from flows.rhythm import fire_due_schedules
+from storage.enums import DeliveryKind, Role
+from storage.models import Digest, OutboxMessage
+from storage.store import Store
+from tests.flows.helpers import Chat, member_named
+
+CONFIG = FlowConfig(admins=frozenset({"beheer"}))
+FRIDAY_SLOT = datetime(2025, 3, 7, 15, 0, tzinfo=UTC)
+"""Friday 16:00 in Amsterdam (winter time) after MONDAY_MORNING."""
+
+
+@pytest.fixture
+async def chat(store: Store) -> Chat:
+    chat = Chat(store, CONFIG)
+    for name in ("Cor", "Anna"):
+        await chat.command(name, "help")
+    await chat.command("Beheer", "rol Cor coordinator")
+    assert (await member_named(store, "Cor")).role == Role.COORDINATOR
+    return chat
+
+
+async def digests_sent(store: Store) -> list[OutboxMessage]:
+    async with store.transaction() as tx:
+        rows = (await tx.session.exec(select(OutboxMessage))).all()
+    return [row for row in rows if row.idempotency_key.startswith("digest:")]
+
+
+async def test_a_participant_is_refused_politely(chat: Chat) -> None:
+    said = await chat.command("Anna", "digest")
+
+    assert "voor coördinatoren" in said.only.text
+    assert said.only.kind == DeliveryKind.EPHEMERAL
+
+
+async def test_a_coordinator_gets_the_digest_by_direct_message(chat: Chat) -> None:
+    await chat.command("Anna", "vraag Hoe betrekken jullie huisartsen bij de wijk?")
+    chat.now += timedelta(minutes=1)
+
+    said = await chat.command("Cor", "digest")
+
+    direct, note = said.replies
+    assert direct.kind == DeliveryKind.DIRECT
+    assert direct.member_ref == "cor"
+    assert "Digest van Lerend netwerk" in direct.text
+    assert "1 nieuw, 0 beantwoord; 1 staan nog open" in direct.text
+    assert "Activiteit per week" in direct.text
+    assert "privébericht" in note.text
+
+
+async def test_the_weekly_digest_comes_on_friday_at_four_once(chat: Chat, store: Store) -> None:
+    before = FRIDAY_SLOT - timedelta(minutes=1)
+    assert await fire_due_schedules(store, CONFIG, now=before) == 0
+
+    assert await fire_due_schedules(store, CONFIG, now=FRIDAY_SLOT + timedelta(seconds=5)) == 2
+    assert await fire_due_schedules(store, CONFIG, now=FRIDAY_SLOT + timedelta(minutes=1)) == 0
+
+    sent = await digests_sent(store)
+    assert sorted(row.member_ref or "" for row in sent) == ["beheer", "cor"]
+    assert all(row.kind == DeliveryKind.DIRECT for row in sent)
+    async with store.transaction() as tx:
+        kept = (await tx.session.exec(select(Digest))).all()
+    assert {row.period_end for row in kept} == {FRIDAY_SLOT}
+    assert {row.period_start for row in kept} == {FRIDAY_SLOT - timedelta(days=7)}
+
+
+async def test_a_digest_missed_beyond_the_grace_is_skipped(chat: Chat, store: Store) -> None:
+    assert await fire_due_schedules(store, CONFIG, now=FRIDAY_SLOT + timedelta(hours=7)) == 0
+    assert await fire_due_schedules(store, CONFIG, now=FRIDAY_SLOT + timedelta(hours=5)) == 2
+
+
+async def test_a_coordinator_moves_or_stops_the_weekly_digest(chat: Chat, store: Store) -> None:
+    said = await chat.command("Cor", "digest planning maandag 08:30")
+    assert "elke maandag om 08:30 (Europe/Amsterdam)" in said.only.text
+    assert "10-03-2025 08:30" in said.only.text
+    await fire_due_schedules(store, CONFIG, now=FRIDAY_SLOT + timedelta(seconds=5))
+    assert [row.member_ref for row in await digests_sent(store)] == ["beheer"]
+    monday = datetime(2025, 3, 10, 7, 30, tzinfo=UTC)
+    assert await fire_due_schedules(store, CONFIG, now=monday) == 1
+
+    said = await chat.command("Cor", "digest uit")
+    assert "staat uit" in said.replies[-1].text
+    next_monday = monday + timedelta(weeks=1)
+    assert await fire_due_schedules(store, CONFIG, now=next_monday) == 0
+
+    await chat.command("Cor", "digest aan")
+    assert await fire_due_schedules(store, CONFIG, now=next_monday + timedelta(minutes=1)) == 1
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("digest planning zondag 25:00", "Die tijd klopt niet: 25:00"),
+        ("digest planning zondagmiddag 10:00", "Die dag ken ik niet: zondagmiddag"),
+        ("digest planning vrijdag", "Geef een dag en een tijd"),
+        ("digest morgen", "`digest morgen` ken ik niet"),
+    ],
+)
+async def test_bad_digest_commands_get_a_clear_answer(
+    chat: Chat, command: str, expected: str
+) -> None:
+    said = await chat.command("Cor", command)
+
+    assert expected in said.only.text
+    assert "digest planning vrijdag 16:00" in said.only.text
+

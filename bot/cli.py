@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
@@ -17,8 +18,11 @@ from storage.migrate import current_revision, head_revision, upgrade
 
 if TYPE_CHECKING:
     from bot.app import Hoedan
+    from bot.knowledge_export import ExportFormat
+    from flows.digest import Digest
     from flows.texts import Texts
     from storage.repositories.knowledge import KnowledgeEntry
+    from storage.store import Transaction
 
 app = typer.Typer(
     help="Hoedan: #hoedan-vragen, #zodan-antwoorden en leren tussen regio's, in de chat.",
@@ -186,20 +190,161 @@ OutOption = Annotated[
 @export_app.command("kennisbank")
 def export_kennisbank(output_format: FormatOption = "html", out: OutOption = None) -> None:
     """Schrijf de kennisbank van het netwerk weg: per thema de vragen, #zodan en #zodus."""
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-
-    from bot.app import create_app
-    from bot.knowledge_export import FORMATS, Exporter, build, write_atomically
+    from bot.knowledge_export import Exporter, build
     from storage.types import utcnow
 
     settings = _settings()
     texts = texts_for(settings.language)
-    chosen = output_format.strip().lower().lstrip(".")
-    if chosen not in FORMATS:
-        _usage_error(texts.plain("export.cli.unknown_format", format=output_format))
+    chosen = _chosen_format(output_format, texts)
     path = out if out is not None else Path(f"kennisbank.{chosen}")
-    _check_writable(path, chosen, texts)
+    _check_writable(path, f"kennisbank.{chosen}", texts)
+    exporter = Exporter(language=settings.language, timezone=settings.timezone)
 
+    def render(entries: list[KnowledgeEntry]) -> bytes:
+        knowledge = build(
+            entries,
+            network_name=settings.network_name,
+            language=settings.language,
+            generated_at=utcnow(),
+        )
+        return exporter.render(knowledge, chosen)
+
+    entries = _report_file(
+        settings,
+        path,
+        _knowledge_entries,
+        render,
+        steps=("export.cli.reading", "export.cli.building", "export.cli.writing"),
+    )
+    if entries:
+        typer.echo(texts.plain("export.cli.written", count=len(entries), path=str(path)))
+    else:
+        typer.echo(texts.plain("export.cli.written_empty", path=str(path)))
+
+
+async def _knowledge_entries(tx: Transaction, network_id: int | None) -> list[KnowledgeEntry]:
+    """The configured network's knowledge base; empty while the network has no questions yet."""
+    return [] if network_id is None else await tx.knowledge.entries(network_id=network_id)
+
+
+SinceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--since", metavar="JJJJ-MM-DD", help="De eerste dag. Standaard een week voor het eind."
+    ),
+]
+UntilOption = Annotated[
+    str | None,
+    typer.Option(
+        "--until", metavar="JJJJ-MM-DD", help="De laatste dag, die meetelt. Standaard tot nu."
+    ),
+]
+DigestOutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", metavar="BESTAND", help="Standaard digest-<van>-<tot>.<formaat> in deze map."
+    ),
+]
+
+NO_NETWORK = 0
+"""No stored row has id 0, so a network Hoedan has not stored yet reads as an empty one."""
+
+
+@app.command()
+def digest(
+    since: SinceOption = None,
+    until: UntilOption = None,
+    output_format: FormatOption = "html",
+    out: DigestOutOption = None,
+) -> None:
+    """Schrijf de digest voor coördinatoren weg: cijfers, signalen en wat je kunt doen."""
+    from bot.digest_report import DigestReport, last_moment, window
+    from flows.digest import build
+    from storage.types import utcnow
+
+    settings = _settings()
+    texts = texts_for(settings.language)
+    chosen = _chosen_format(output_format, texts)
+    first, last = _day("--since", since, texts), _day("--until", until, texts)
+    if first is not None and last is not None and last < first:
+        _usage_error(
+            texts.plain(
+                "report.cli.until_before_since", since=first.isoformat(), until=last.isoformat()
+            )
+        )
+    now = utcnow()
+    period = window(first, last, timezone=settings.timezone, now=now)
+    if period.start >= period.end:
+        _usage_error(texts.plain("report.cli.in_future", since=str(first)))
+    report = DigestReport(language=settings.language, timezone=settings.timezone)
+    # Named after the days asked for, so a script can predict the name; the report itself
+    # says when a period that has not ended yet stops (now).
+    first_day = first.isoformat() if first else report.dates.iso(period.start)
+    last_day = last.isoformat() if last else report.dates.iso(last_moment(period))
+    name = f"digest-{first_day}-{last_day}.{chosen}"
+    path = out if out is not None else Path(name)
+    _check_writable(path, name, texts)
+
+    async def read(tx: Transaction, network_id: int | None) -> Digest:
+        return await build(
+            tx,
+            network_id=NO_NETWORK if network_id is None else network_id,
+            network=settings.network_name,
+            window=period,
+        )
+
+    found = _report_file(
+        settings,
+        path,
+        read,
+        lambda found: report.render(found, chosen, generated_at=now),
+        steps=("report.cli.reading", "report.cli.building", "export.cli.writing"),
+    )
+    typer.echo(texts.plain("report.cli.written", period=report.period(found), path=str(path)))
+
+
+def _day(option: str, value: str | None, texts: Texts) -> date | None:
+    """A date as year-month-day, or a usage error in the user's language (exit code 2)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        _usage_error(
+            texts.plain("report.cli.bad_date", option=option, value=value, example="2026-11-24")
+        )
+
+
+def _chosen_format(output_format: str, texts: Texts) -> ExportFormat:
+    """The file format asked for (``.md`` and ``MD`` too), or a usage error."""
+    from bot.knowledge_export import FORMATS
+
+    known: dict[str, ExportFormat] = {name: name for name in FORMATS}
+    chosen = known.get(output_format.strip().lower().lstrip("."))
+    if chosen is None:
+        _usage_error(texts.plain("export.cli.unknown_format", format=output_format))
+    return chosen
+
+
+def _report_file(
+    settings: Settings,
+    path: Path,
+    read: Callable[[Transaction, int | None], Awaitable[T]],
+    render: Callable[[T], bytes],
+    *,
+    steps: tuple[str, str, str],
+) -> T:
+    """Read from the configured network, render and write one file, under a progress bar.
+
+    The bar goes to stderr and only on a terminal, so a script that pipes the command sees
+    nothing but the final line. ``steps`` are the text keys of reading, building and writing.
+    """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+
+    from bot.app import create_app
+
+    texts = texts_for(settings.language)
+    reading, building, writing = (texts.plain(key) for key in steps)
     hoedan = _start(lambda: create_app(settings, default_log_level="WARNING"))
     with Progress(
         SpinnerColumn(),
@@ -209,52 +354,51 @@ def export_kennisbank(output_format: FormatOption = "html", out: OutOption = Non
         transient=True,
         disable=not err.is_terminal,
     ) as progress:
-        step = progress.add_task(texts.plain("export.cli.reading"), total=3)
-        entries = _start(lambda: asyncio.run(_knowledge_entries(hoedan)))
-        progress.update(step, advance=1, description=texts.plain("export.cli.building"))
-        knowledge = build(
-            entries,
-            network_name=settings.network_name,
-            language=settings.language,
-            generated_at=utcnow(),
-        )
-        data = Exporter(language=settings.language, timezone=settings.timezone).render(
-            knowledge, chosen
-        )
-        progress.update(step, advance=1, description=texts.plain("export.cli.writing"))
-        try:
-            write_atomically(path, data)
-        except PermissionError:
-            _usage_error(texts.plain("export.cli.not_allowed", folder=str(path.parent)))
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
-            err.print(
-                texts.plain("export.cli.write_failed", path=str(path), reason=reason), markup=False
-            )
-            raise typer.Exit(code=1) from None
+        step = progress.add_task(reading, total=3)
+        found = _start(lambda: asyncio.run(_in_network(hoedan, read)))
+        progress.update(step, advance=1, description=building)
+        data = render(found)
+        progress.update(step, advance=1, description=writing)
+        _write(path, data, texts)
         progress.advance(step)
-    if entries:
-        typer.echo(texts.plain("export.cli.written", count=len(entries), path=str(path)))
-    else:
-        typer.echo(texts.plain("export.cli.written_empty", path=str(path)))
+    return found
 
 
-async def _knowledge_entries(hoedan: Hoedan) -> list[KnowledgeEntry]:
-    """The configured network's knowledge base; empty while the network has no questions yet."""
+async def _in_network(hoedan: Hoedan, read: Callable[[Transaction, int | None], Awaitable[T]]) -> T:
+    """``read`` in one transaction, given the configured network's id (None while Hoedan has
+    not stored the network yet); the database is closed afterwards."""
     try:
         async with hoedan.store.transaction() as tx:
             network = await tx.networks.by_slug(hoedan.runtime.config.network_slug)
-            if network is None or network.id is None:
-                return []
-            return await tx.knowledge.entries(network_id=network.id)
+            return await read(tx, network.id if network is not None else None)
     finally:
         await hoedan.close()
 
 
-def _check_writable(path: Path, chosen: str, texts: Texts) -> None:
-    """Stop before any work when the file cannot be written (exit code 2: a usage problem)."""
+def _write(path: Path, data: bytes, texts: Texts) -> None:
+    """Write the file whole or not at all; a refused folder is a usage problem (exit code 2),
+    anything else the disk says is a failure (exit code 1)."""
+    from bot.knowledge_export import write_atomically
+
+    try:
+        write_atomically(path, data)
+    except PermissionError:
+        _usage_error(texts.plain("export.cli.not_allowed", folder=str(path.parent)))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        err.print(
+            texts.plain("export.cli.write_failed", path=str(path), reason=reason), markup=False
+        )
+        raise typer.Exit(code=1) from None
+
+
+def _check_writable(path: Path, name: str, texts: Texts) -> None:
+    """Stop before any work when the file cannot be written (exit code 2: a usage problem).
+
+    ``name`` is the file's default name, suggested when ``path`` is a folder.
+    """
     if path.is_dir():
-        example = path / f"kennisbank.{chosen}"
+        example = path / name
         _usage_error(texts.plain("export.cli.is_folder", path=str(path), example=str(example)))
     folder = path.parent
     if not folder.is_dir():

@@ -14,23 +14,29 @@ safe), CSV by refusing to let a cell start like a spreadsheet formula.
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal, get_args
-from zoneinfo import ZoneInfo
+from typing import Literal, get_args
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from jinja2 import Environment
 
+from bot.report_files import (
+    Markdown,
+    Renderer,
+    chart,
+    markdown_escape,
+    one_line,
+    spreadsheet,
+    template_environment,
+)
 from flows import themes
-from flows.texts import Texts, texts_for, user
+from flows.texts import texts_for
 from storage.repositories.knowledge import KnowledgeEntry
 
 ExportFormat = Literal["html", "md", "csv"]
@@ -41,9 +47,6 @@ OTHER_THEME = ""
 
 SAFE_LINK = re.compile(r"(?i)^(https?://|mailto:)[^\s<>\"]+$")
 """Links shown as links: web and mail addresses only (never ``javascript:``), without spaces."""
-
-_CHART_LABEL_CHARS = 34
-"""Longer theme names are shortened in the chart, where they share a line with their bar."""
 
 
 @dataclass(frozen=True)
@@ -72,32 +75,6 @@ class Summary:
     first: datetime | None
     last: datetime | None
     """The first question and the last activity (question, answer or #zodus)."""
-
-
-@dataclass(frozen=True)
-class ChartBar:
-    label: str
-    count: int
-    y: int
-    width: int
-
-
-@dataclass(frozen=True)
-class Chart:
-    """The questions-per-theme bar chart, laid out here so the template only draws it."""
-
-    bars: tuple[ChartBar, ...]
-    label_width: int
-    bar_width: int
-    row: int
-
-    @property
-    def width(self) -> int:
-        return self.label_width + self.bar_width + 60
-
-    @property
-    def height(self) -> int:
-        return self.row * len(self.bars)
 
 
 @dataclass(frozen=True)
@@ -183,33 +160,6 @@ def _summary(entries: tuple[KnowledgeEntry, ...]) -> Summary:
     )
 
 
-def chart(
-    sections: Sequence[ThemeSection], *, label_width: int = 290, bar_width: int = 320, row: int = 30
-) -> Chart:
-    """Bars in section order, the longest ``bar_width`` wide; even one question stays visible."""
-    most = max((section.count for section in sections), default=0)
-    bars = tuple(
-        ChartBar(
-            label=_shorten(section.label, _CHART_LABEL_CHARS),
-            count=section.count,
-            y=index * row,
-            width=max(2, round(section.count / most * bar_width)),
-        )
-        for index, section in enumerate(sections)
-    )
-    return Chart(bars=bars, label_width=label_width, bar_width=bar_width, row=row)
-
-
-def _shorten(text: str, limit: int) -> str:
-    text = one_line(text)
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def one_line(text: str) -> str:
-    """Whitespace, line breaks included, collapsed: for headings, tables and lists."""
-    return " ".join(text.split())
-
-
 def title_and_details(text: str) -> tuple[str, str]:
     """A question's first line as its title and the rest as details.
 
@@ -230,53 +180,7 @@ def safe_link(url: str | None) -> str | None:
     return url if SAFE_LINK.match(url) else None
 
 
-class Dates:
-    """Dates as people in the network say them ("3 maart 2026"), in the network's time zone."""
-
-    def __init__(self, texts: Texts, timezone: str) -> None:
-        self._months = texts.plain("export.months").split()
-        self._zone = ZoneInfo(timezone)
-
-    def long(self, moment: datetime) -> str:
-        local = moment.astimezone(self._zone)
-        return f"{local.day} {self._months[local.month - 1]} {local.year}"
-
-    def iso(self, moment: datetime | None) -> str:
-        """The local date as 2026-03-03: what spreadsheets recognise as a date and sort."""
-        return "" if moment is None else moment.astimezone(self._zone).date().isoformat()
-
-
 # Markdown
-
-
-class Markdown(str):
-    """Text that is already valid Markdown and must not be escaped again."""
-
-    __slots__ = ()
-
-
-_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]<>#|~$&])")
-"""Characters that start emphasis, code, links, HTML, headings, tables, strikethrough, math or
-entities anywhere in a line."""
-
-_MARKDOWN_LINE_START = re.compile(r"^([-+=]|\d+(?=[.)]))")
-"""What starts a list, a setext underline or a numbered list at the beginning of a line."""
-
-
-def markdown_escape(text: str) -> str:
-    """One line of someone's text, shown literally in Markdown.
-
-    Every escaped character is ASCII punctuation, which CommonMark allows to be escaped
-    anywhere, so escaping a little too much never shows a stray backslash.
-    """
-    escaped = _MARKDOWN_INLINE.sub(r"\\\1", one_line(text))
-    return _MARKDOWN_LINE_START.sub(_escape_line_start, escaped)
-
-
-def _escape_line_start(match: re.Match[str]) -> str:
-    """``- x`` becomes ``\\- x``; in ``12. x`` the dot is escaped, as the number cannot be."""
-    marker = match.group(0)
-    return f"{marker}\\" if marker[0].isdigit() else f"\\{marker}"
 
 
 def markdown_quote(text: str) -> Markdown:
@@ -301,33 +205,11 @@ def markdown_link(url: str) -> Markdown:
     return Markdown(f"<{link}>") if link is not None else Markdown(markdown_escape(url))
 
 
-def _markdown_finalize(value: Any) -> Any:
-    """Every ``{{ … }}`` in a Markdown template is escaped unless it is already Markdown."""
-    if isinstance(value, str) and not isinstance(value, Markdown):
-        return markdown_escape(value)
-    return value
-
-
 # Rendering
 
 
-class Exporter:
+class Exporter(Renderer):
     """Renders a knowledge base in one language and time zone."""
-
-    def __init__(self, *, language: str, timezone: str) -> None:
-        self.language = language
-        self.texts = texts_for(language)
-        self.dates = Dates(self.texts, timezone)
-
-    def text(self, key: str, **values: Any) -> str:
-        """A catalogue text; every value but a count is data and stays literal."""
-        return self.texts.plain(
-            key,
-            **{
-                name: value if isinstance(value, int) else user(str(value))
-                for name, value in values.items()
-            },
-        )
 
     def status(self, entry: KnowledgeEntry) -> str:
         return self.text(f"export.status.{entry.status}")
@@ -342,26 +224,19 @@ class Exporter:
     def render(self, knowledge: KnowledgeBase, output_format: ExportFormat) -> bytes:
         if output_format == "csv":
             return self.csv(knowledge)
-        template = _environment(markdown=output_format == "md").get_template(
-            f"kennisbank.{output_format}.j2"
-        )
-        return template.render(
+        return self.page(
+            _environment(markdown=output_format == "md"),
+            f"kennisbank.{output_format}.j2",
             kb=knowledge,
-            language=self.language,
-            t=self.text,
             date=self.dates.long,
             status=self.status,
             theme_labels=self.theme_labels,
             chart=chart(knowledge.sections),
-        ).encode("utf-8")
+        )
 
     def csv(self, knowledge: KnowledgeBase) -> bytes:
-        """One row per answer, or one per question without answers; UTF-8 with a BOM.
-
-        The BOM makes Excel read the accents right. The separator follows the language's
-        spreadsheet habit: a semicolon in Dutch (where the comma is the decimal sign and Dutch
-        Excel expects ``;``), a comma in English.
-        """
+        """One row per answer, or one per question without answers (see
+        :func:`bot.report_files.spreadsheet` for the encoding and separator)."""
         headers = [
             "number",
             "question",
@@ -377,9 +252,7 @@ class Exporter:
             "helpful",
             "outcomes",
         ]
-        buffer = io.StringIO()
-        writer = csv.writer(buffer, delimiter=";" if self.language == "nl" else ",")
-        writer.writerow(self.text(f"export.csv.{header}") for header in headers)
+        rows: list[list[object]] = [[self.text(f"export.csv.{header}") for header in headers]]
         yes, no = self.text("export.csv.yes"), self.text("export.csv.no")
         for entry in knowledge.entries:
             question = [
@@ -405,46 +278,23 @@ class Exporter:
                 ]
                 for answer in entry.answers
             ] or [["", "", "", "", ""]]
-            for answer_cells in answers:
-                writer.writerow(_cell(value) for value in [*question, *answer_cells, outcomes])
-        return buffer.getvalue().encode("utf-8-sig")
-
-
-def _cell(value: object) -> object:
-    """A leading quote for text that starts like a formula (=, +, -, @).
-
-    A spreadsheet would otherwise calculate what someone typed (CSV injection); with the quote
-    it shows the text as it was written.
-    """
-    if isinstance(value, str) and value.startswith(("=", "+", "-", "@", "\t", "\r")):
-        return "'" + value
-    return value
+            rows.extend([*question, *answer_cells, outcomes] for answer_cells in answers)
+        return spreadsheet(rows, language=self.language)
 
 
 @cache
 def _environment(*, markdown: bool) -> Environment:
-    """The template environment: HTML autoescaped, Markdown escaped by its own finalizer."""
-    finalize: Callable[[Any], Any] | None = _markdown_finalize if markdown else None
-    environment = Environment(
-        loader=PackageLoader("prompts", "templates"),
-        # Markdown is not HTML: its escaping is the finalizer's job (see _markdown_finalize).
-        autoescape=not markdown,  # noqa: S701
-        finalize=finalize,
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    environment.filters.update(
-        {
+    """The knowledge base's template environment, with the filters its templates use."""
+    return template_environment(
+        markdown=markdown,
+        filters={
             "title_and_details": title_and_details,
             "safe_link": safe_link,
             "quote": markdown_quote,
             "anchor": markdown_anchor,
             "link": markdown_link,
-        }
+        },
     )
-    return environment
 
 
 # Writing

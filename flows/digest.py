@@ -6,6 +6,10 @@ open questions, intervision sessions (method and group size only) with the lesso
 authors shared, learning-prompt answer rates, reflection-round results, adopted house rules,
 failed deliveries, and :class:`Signal`\\ s: where engagement drops, each with a suggested action.
 
+Two simplifications, on purpose: whether a question is open is its status now (a question of a
+past period answered since counts as answered), and failed deliveries are those of the whole
+installation (the outbox does not know networks; one installation serves one network).
+
 The same :class:`Digest` feeds the chat message (:mod:`flows.digest_room`) and the reports
 (``hoedan digest``). It holds no intervision content but shared lessons, and nothing that ties
 an anonymous answer to a member: its reflection results are counts per score.
@@ -31,7 +35,7 @@ from enum import StrEnum
 from itertools import pairwise
 
 from storage.enums import QuestionStatus
-from storage.models import Member, Space
+from storage.models import Space
 from storage.repositories.digest import (
     WEEK,
     AnswerCount,
@@ -274,7 +278,7 @@ async def build(tx: Transaction, *, network_id: int, network: str, window: Windo
         *_silent(spaces.values(), last, window.end),
         *_falling(spaces, posts, members, window.end),
         *_waiting(waiting, coalition, window.end),
-        *await _newcomers(tx, newcomers, coalition, window.end),
+        *_newcomers(newcomers, coalition, window.end),
     ]
     return Digest(
         network=network,
@@ -492,26 +496,18 @@ def _waiting(
     ]
 
 
-async def _newcomers(
-    tx: Transaction,
-    newcomers: Sequence[Newcomer],
-    coalition: Callable[[int | None], str | None],
-    end: datetime,
+def _newcomers(
+    newcomers: Sequence[Newcomer], coalition: Callable[[int | None], str | None], end: datetime
 ) -> list[Signal]:
-    found = []
-    for row in newcomers:
-        member: Member | None = await tx.members.get(row.member_id)
-        if member is None or member.erased_at is not None:
-            continue
-        found.append(
-            Signal(
-                SignalKind.NEWCOMER_UNACKNOWLEDGED,
-                coalition(row.space_id),
-                member.display_name,
-                days=(end - row.first_seen_at).days,
-            )
+    return [
+        Signal(
+            SignalKind.NEWCOMER_UNACKNOWLEDGED,
+            coalition(row.space_id),
+            row.display_name,
+            days=(end - row.first_seen_at).days,
         )
-    return found
+        for row in newcomers
+    ]
 
 
 def _scales(round_id: int, scores: Sequence[ScoreCount]) -> tuple[ScaleLine, ...]:

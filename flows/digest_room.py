@@ -30,6 +30,7 @@ from flows.errors import UserError
 from flows.learning_room import parse_slot
 from flows.messages import Field_, Fields, Heading, ItemList, Message, Note, Sparkline
 from flows.outbound import Outbound, ToMember, enqueue
+from flows.reports import ReportRequest
 from flows.schedules import DEFAULT_GRACE
 from flows.text import RichText, shorten
 from flows.texts import Texts, texts_for, user
@@ -80,8 +81,10 @@ async def digest_command(ctx: Context, args: str) -> None:
 async def _send_now(ctx: Context) -> None:
     window = Window(ctx.now - WEEK, ctx.now)
     digest = await build(ctx.tx, network_id=ctx.network_id, network=ctx.network.name, window=window)
-    message = chat_message(ctx.texts, digest, timezone=_timezone(ctx.member, ctx.config))
-    ctx.direct(ctx.member, message)
+    zone = _timezone(ctx.member, ctx.config)
+    message = chat_message(ctx.texts, digest, timezone=zone)
+    report = report_request(ctx.config, window, language=ctx.texts.language, timezone=zone)
+    ctx.outbound.append(Outbound(ToMember(ctx.member_id), message, attachment=report))
     if ctx.space.kind != SpaceKind.DIRECT:
         ctx.say("digest.sent_direct")
 
@@ -159,7 +162,8 @@ async def fire_due_digests(
                 else (DEFAULT_WEEKDAY, DEFAULT_TIME)
             )
             planned = latest_time(weekday, time_of_day, _timezone(member, config), now=now)
-            if planned <= now and now - planned <= grace:
+            # Someone Hoedan first met after the planned time gets the next one, not this one.
+            if member.created_at <= planned <= now and now - planned <= grace:
                 due.append((member.id, planned))
     sent = 0
     for member_id, planned in due:
@@ -185,13 +189,32 @@ async def _send_weekly(
     ):
         return 0
     texts = texts_for(member.locale if member.locale in {"nl", "en"} else config.language)
-    message = chat_message(texts, digest, timezone=_timezone(member, config))
+    zone = _timezone(member, config)
+    message = chat_message(texts, digest, timezone=zone)
+    report = report_request(config, window, language=texts.language, timezone=zone)
     await enqueue(
         tx,
-        [Outbound(ToMember(member_id), message)],
+        [Outbound(ToMember(member_id), message, attachment=report)],
         key_prefix=f"digest:{member_id}:{planned.isoformat()}",
     )
     return 1
+
+
+def report_request(
+    config: FlowConfig, window: Window, *, language: str, timezone: str
+) -> ReportRequest:
+    """The full report of a digest's period, as a file named after its first and last day."""
+    zone = ZoneInfo(timezone)
+    first = window.start.astimezone(zone).date().isoformat()
+    last = (window.end - timedelta(microseconds=1)).astimezone(zone).date().isoformat()
+    return ReportRequest(
+        network_slug=config.network_slug,
+        start=window.start,
+        end=window.end,
+        language=language,
+        timezone=timezone,
+        filename=f"digest-{first}-{last}.html",
+    )
 
 
 def _figures(digest: Digest) -> dict[str, int | float | None]:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.messages import Message
+from flows.reports import ReportRequest
 from storage.enums import DeliveryKind
 from storage.models import Member
 from storage.repositories.delivery import THREAD_OF_SUBJECT
@@ -72,6 +73,8 @@ class Outbound:
     message: Message
     subject: str | None = None
     """What the message is about (``question:12``), so replies in its thread can be placed."""
+    attachment: ReportRequest | None = None
+    """A report file delivered right after a direct message (only with :class:`ToMember`)."""
 
 
 async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str) -> None:
@@ -95,6 +98,15 @@ async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str)
                 member_ref=member.external_id,
                 subject=item.subject,
             )
+            if item.attachment is not None:
+                # Queued after its message, so the dispatcher delivers it after it.
+                await tx.outbox.enqueue(
+                    idempotency_key=f"{key}:file",
+                    platform=member.platform,
+                    kind=DeliveryKind.FILE,
+                    payload=item.attachment.model_dump(mode="json"),
+                    member_ref=member.external_id,
+                )
             continue
         if isinstance(target, ToGroup):
             await _enqueue_group(tx, target, key=key, payload=payload, subject=item.subject)

@@ -70,3 +70,6 @@ class DeliveryKind(StrEnum):
     EPHEMERAL = "ephemeral"
     HOME = "home"
     """A member's personal overview page (Slack's App Home tab); replaced, never appended."""
+    FILE = "file"
+    """A report file for one member (``member_ref``), made only when it is delivered: the
+    payload says which report (:class:`flows.reports.ReportRequest`), not what is in it."""

@@ -22,12 +22,15 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from rich.console import Console
 
 from bot.console.render import render, to_text
-from bot.outbox import DeliveryResult, OutboxDispatcher, Sent
+from bot.knowledge_export import write_atomically
+from bot.outbox import DeliveryResult, Failed, OutboxDispatcher, Sent
+from bot.reports import ReportMaker
 from flows.events import (
     ActionEvent,
     Actor,
@@ -49,6 +52,7 @@ from flows.messages import (
     MultiMember,
     Scale,
 )
+from flows.reports import ReportRequest
 from flows.rhythm import POSTERS, fire_due_schedules
 from flows.runtime import Runtime
 from flows.schedules import DEFAULT_GRACE, next_fire_time
@@ -57,6 +61,9 @@ from storage.enums import DeliveryKind, Platform, SpaceKind
 from storage.models import OutboxMessage
 from storage.repositories.members import name_key
 from storage.types import utcnow
+
+REPORTS = Path("rapporten")
+"""Report files for members are saved here, relative to where ``hoedan`` runs."""
 
 log = logging.getLogger(__name__)
 
@@ -130,8 +137,12 @@ class ConsoleSession:
         interactive: bool,
         clock: Callable[[], datetime] = utcnow,
         grace: timedelta = DEFAULT_GRACE,
+        reports: Path = REPORTS,
     ) -> None:
         self._runtime = runtime
+        self._reports = reports
+        """Where report files sent to a member are saved (local mode has no file sharing)."""
+        self._report_maker = ReportMaker(runtime.store)
         self._grace = grace
         """How late a weekly post missed while no console ran may still go out."""
         self._console = console
@@ -503,6 +514,8 @@ class ConsoleSession:
     # Delivery: the console is the Deliverer for its own platform --------------------------
 
     async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        if message.kind == DeliveryKind.FILE:
+            return await self._save_report(message)
         card = Message.model_validate(message.payload)
         if message.kind == DeliveryKind.GROUP and message.channel_ref:
             self._groups.add(message.channel_ref)
@@ -513,6 +526,20 @@ class ConsoleSession:
                 message.channel_ref or self.channel, message.thread_ref
             )
         return Sent(external_ref=_new_id())
+
+    async def _save_report(self, message: OutboxMessage) -> DeliveryResult:
+        report = await self._report_maker.make(ReportRequest.model_validate(message.payload))
+        path = self._reports / Path(report.filename).name
+        try:
+            self._reports.mkdir(parents=True, exist_ok=True)
+            write_atomically(path, report.data)
+        except OSError as exc:
+            return Failed(error=f"cannot save {path}: {exc.strerror or exc}")
+        self._console.print(
+            self._texts.plain("console.report_saved", member=message.member_ref, path=str(path)),
+            markup=False,
+        )
+        return Sent(external_ref=str(path))
 
     def _title(self, message: OutboxMessage) -> str:
         kind = DeliveryKind(message.kind)

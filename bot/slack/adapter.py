@@ -38,6 +38,7 @@ from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.reports import ReportMaker
 from bot.settings import Settings
 from bot.slack import inbound
 from bot.slack.deliver import SlackDeliverer
@@ -93,7 +94,7 @@ class SlackAdapter:
         )
         self.texts = texts_for(settings.language)
         self.profiles = Profiles(self.client)
-        self.deliverer = SlackDeliverer(self.client, self.texts)
+        self.deliverer = SlackDeliverer(self.client, self.texts, ReportMaker(runtime.store))
         self._tasks: set[asyncio.Task[None]] = set()
         self.handled = 0
         """Acknowledged requests whose work is done (or found unnecessary), for /healthz."""

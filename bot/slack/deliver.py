@@ -22,8 +22,10 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.outbox import DeliveryResult, Failed, RetryLater, Sent
+from bot.reports import ReportMaker
 from bot.slack.render import fallback_text, home_view, message_blocks
 from flows.messages import Message, Note
+from flows.reports import ReportRequest
 from flows.text import ours
 from flows.texts import Texts
 from storage.enums import DeliveryKind
@@ -65,14 +67,17 @@ def is_user_ref(ref: str) -> bool:
 
 
 class SlackDeliverer:
-    def __init__(self, client: AsyncWebClient, texts: Texts) -> None:
+    def __init__(self, client: AsyncWebClient, texts: Texts, reports: ReportMaker) -> None:
         self._client = client
         self._texts = texts
+        self._reports = reports
         self._opened: dict[str, str] = {}
         """Conversations opened for a set of users (sorted, joined by ","): DMs and groups."""
 
     async def deliver(self, message: OutboxMessage) -> DeliveryResult:
         try:
+            if DeliveryKind(message.kind) is DeliveryKind.FILE:
+                return await self._file(message)
             card = Message.model_validate(message.payload)
             return await self._deliver(message, card)
         except SlackApiError as exc:
@@ -102,6 +107,24 @@ class SlackDeliverer:
         if is_user_ref(channel):
             channel = await self._dm_channel(channel)
         return await self._post(message, card, channel=channel, thread=message.thread_ref)
+
+    async def _file(self, message: OutboxMessage) -> Sent:
+        """A report uploaded into the member's DM (``files:write``).
+
+        Unlike a message, an upload carries no metadata to look for after a time-out, so a
+        retry after an ambiguous failure may show the file twice; a report is safe to repeat.
+        """
+        report = await self._reports.make(ReportRequest.model_validate(message.payload))
+        channel = await self._dm_channel(_required(message.member_ref))
+        response = await self._client.files_upload_v2(
+            channel=channel,
+            content=report.data.decode("utf-8"),
+            filename=report.filename,
+            title=report.title,
+        )
+        uploaded = response.get("file")
+        file_id = uploaded.get("id", "") if isinstance(uploaded, dict) else ""
+        return Sent(external_ref=f"{channel}:{file_id}")
 
     async def _group(self, message: OutboxMessage, card: Message) -> DeliveryResult:
         """Slack gives the same group conversation for the same people, so every message to

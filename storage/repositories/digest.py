@@ -152,6 +152,7 @@ class Newcomer:
     space_id: int
     member_id: int
     first_seen_at: datetime
+    display_name: str
 
 
 def _within(column: Any, window: Window) -> ColumnElement[bool]:
@@ -223,11 +224,13 @@ class DigestRepository:
         )
 
     async def member_counts(self, network_id: int) -> dict[int, int]:
-        """How many members Hoedan has seen in each of the network's spaces."""
+        """How many members Hoedan has seen in each of the network's spaces (not counting
+        those who asked to be forgotten: they cannot answer any more)."""
         statement = (
             core_select(col(SpaceMember.space_id), func.count())
             .join(Space, col(Space.id) == col(SpaceMember.space_id))
-            .where(col(Space.network_id) == network_id)
+            .join(Member, col(Member.id) == col(SpaceMember.member_id))
+            .where(col(Space.network_id) == network_id, col(Member.erased_at).is_(None))
             .group_by(col(SpaceMember.space_id))
         )
         return {int(space): int(count) for space, count in await self._rows(statement)}
@@ -464,7 +467,12 @@ class DigestRepository:
             core_select(col(ReflectionRound.space_id), col(ReflectionAnswer.created_at))
             .join(ReflectionRound, col(ReflectionRound.id) == col(ReflectionAnswer.round_id))
             .join(Space, col(Space.id) == col(ReflectionRound.space_id))
-            .where(network, bounded(ReflectionAnswer.created_at)),
+            # One row per answer given: the first question's row (there is one per question).
+            .where(
+                network,
+                col(ReflectionAnswer.question_index) == 0,
+                bounded(ReflectionAnswer.created_at),
+            ),
             core_select(col(HouseRuleSet.space_id), col(HouseRuleAcknowledgement.created_at))
             .join(
                 HouseRuleVersion,
@@ -546,9 +554,12 @@ class DigestRepository:
                 col(SpaceMember.space_id),
                 col(SpaceMember.member_id),
                 col(SpaceMember.first_seen_at),
+                col(Member.display_name),
             )
             .join(Space, col(Space.id) == col(SpaceMember.space_id))
+            .join(Member, col(Member.id) == col(SpaceMember.member_id))
             .where(
+                col(Member.erased_at).is_(None),
                 col(Space.network_id) == network_id,
                 col(Space.kind) == SpaceKind.CHANNEL,
                 _within(SpaceMember.first_seen_at, joined),

@@ -301,6 +301,12 @@ async def test_a_newcomer_who_never_acknowledged_the_house_rules_is_signalled(
     await seed.add(HouseRuleAcknowledgement(version_id=version, member_id=seed.members["Hanna"]))
     await seed.member("Ids", "Twente", "gezond-twente", seen=days_ago(1))  # still has time
     await seed.member("Jet", "Zuid-Limburg", "zuid-samen", seen=days_ago(10))  # no rules there
+    await seed.member("Kees", "Twente", "gezond-twente", seen=days_ago(9))
+    async with store.transaction() as tx:  # Kees asked to be forgotten
+        kees = await tx.members.get(seed.members["Kees"])
+        assert kees is not None
+        kees.erased_at = days_ago(1)
+        tx.session.add(kees)
 
     digest = await digest_of(store, seed)
 

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
 from flows.config import FlowConfig
+from flows.digest_room import next_time
 from flows.rhythm import fire_due_schedules
 from storage.enums import DeliveryKind, Role
 from storage.models import Digest, OutboxMessage
 from storage.store import Store
+from storage.types import utcnow
 from tests.flows.helpers import Chat, member_named
 
 CONFIG = FlowConfig(admins=frozenset({"beheer"}))
-FRIDAY_SLOT = datetime(2025, 3, 7, 15, 0, tzinfo=UTC)
-"""Friday 16:00 in Amsterdam (winter time) after MONDAY_MORNING."""
+AMSTERDAM = "Europe/Amsterdam"
+NOW = utcnow()
+"""Members are stamped with the real time when Hoedan first meets them, so the test's week
+starts now: the digest goes only to coordinators Hoedan knew at its planned time."""
+FRIDAY_SLOT = next_time(4, "16:00", AMSTERDAM, after=NOW)
+MONDAY_SLOT = next_time(0, "08:30", AMSTERDAM, after=FRIDAY_SLOT)
 
 
 @pytest.fixture
 async def chat(store: Store) -> Chat:
-    chat = Chat(store, CONFIG)
+    chat = Chat(store, CONFIG, now=NOW)
     for name in ("Cor", "Anna"):
         await chat.command(name, "help")
     await chat.command("Beheer", "rol Cor coordinator")
@@ -32,7 +39,17 @@ async def chat(store: Store) -> Chat:
 async def digests_sent(store: Store) -> list[OutboxMessage]:
     async with store.transaction() as tx:
         rows = (await tx.session.exec(select(OutboxMessage))).all()
-    return [row for row in rows if row.idempotency_key.startswith("digest:")]
+    return [
+        row
+        for row in rows
+        if row.idempotency_key.startswith("digest:") and row.kind == DeliveryKind.DIRECT
+    ]
+
+
+async def reports_queued(store: Store) -> list[OutboxMessage]:
+    async with store.transaction() as tx:
+        rows = (await tx.session.exec(select(OutboxMessage))).all()
+    return [row for row in rows if row.kind == DeliveryKind.FILE]
 
 
 async def test_a_participant_is_refused_politely(chat: Chat) -> None:
@@ -48,8 +65,9 @@ async def test_a_coordinator_gets_the_digest_by_direct_message(chat: Chat) -> No
 
     said = await chat.command("Cor", "digest")
 
-    direct, note = said.replies
+    direct, report, note = said.replies
     assert direct.kind == DeliveryKind.DIRECT
+    assert report.kind == DeliveryKind.FILE
     assert direct.member_ref == "cor"
     assert "Digest van Lerend netwerk" in direct.text
     assert "1 nieuw, 0 beantwoord; 1 staan nog open" in direct.text
@@ -66,7 +84,13 @@ async def test_the_weekly_digest_comes_on_friday_at_four_once(chat: Chat, store:
 
     sent = await digests_sent(store)
     assert sorted(row.member_ref or "" for row in sent) == ["beheer", "cor"]
-    assert all(row.kind == DeliveryKind.DIRECT for row in sent)
+    reports = await reports_queued(store)
+    assert sorted(row.member_ref or "" for row in reports) == ["beheer", "cor"]
+    start = datetime.fromisoformat(reports[0].payload["start"])
+    assert start == FRIDAY_SLOT - timedelta(days=7)
+    # Each report is queued right after its message, so it is delivered after it.
+    messages = {row.member_ref: row.id for row in sent}
+    assert all(row.id == (messages[row.member_ref] or 0) + 1 for row in reports)
     async with store.transaction() as tx:
         kept = (await tx.session.exec(select(Digest))).all()
     assert {row.period_end for row in kept} == {FRIDAY_SLOT}
@@ -81,10 +105,11 @@ async def test_a_digest_missed_beyond_the_grace_is_skipped(chat: Chat, store: St
 async def test_a_coordinator_moves_or_stops_the_weekly_digest(chat: Chat, store: Store) -> None:
     said = await chat.command("Cor", "digest planning maandag 08:30")
     assert "elke maandag om 08:30 (Europe/Amsterdam)" in said.only.text
-    assert "10-03-2025 08:30" in said.only.text
+    upcoming = next_time(0, "08:30", AMSTERDAM, after=NOW).astimezone(ZoneInfo(AMSTERDAM))
+    assert upcoming.strftime("%d-%m-%Y 08:30") in said.only.text
     await fire_due_schedules(store, CONFIG, now=FRIDAY_SLOT + timedelta(seconds=5))
     assert [row.member_ref for row in await digests_sent(store)] == ["beheer"]
-    monday = datetime(2025, 3, 10, 7, 30, tzinfo=UTC)
+    monday = MONDAY_SLOT
     assert await fire_due_schedules(store, CONFIG, now=monday) == 1
 
     said = await chat.command("Cor", "digest uit")
@@ -112,4 +137,3 @@ async def test_bad_digest_commands_get_a_clear_answer(
 
     assert expected in said.only.text
     assert "digest planning vrijdag 16:00" in said.only.text
-

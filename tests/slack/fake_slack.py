@@ -162,6 +162,9 @@ class FakeSlack:
         self._groups: dict[str, list[str]] = {}
         """Group conversations (multi-person DMs) opened, with their members."""
         self._views: dict[str, JsonDict] = {}
+        self._uploads: dict[str, JsonDict] = {}
+        """Files by id: announced by files.getUploadURLExternal, then filled by the upload."""
+        self._file_numbers = itertools.count(1)
         self._home_views: dict[str, str] = {}
         self._view_numbers = itertools.count(1)
         self._faults: list[_Fault] = []
@@ -184,6 +187,8 @@ class FakeSlack:
             "views.push": self._views_open,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
         }
         self.add_user(self.bot_user_id, BOT_NAME, real_name="Hoedan", is_bot=True)
 
@@ -202,6 +207,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_get("/socket", self._socket)
         app.router.add_post("/hooks/{hook}", self._hook)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -305,6 +311,12 @@ class FakeSlack:
             for message in self._ephemerals
             if channel is None or message["channel"] == channel
         ]
+
+    def files(self, channel: str | None = None) -> list[JsonDict]:
+        """Files shared (upload completed), oldest first: id, filename, title, channel and
+        their ``content`` as bytes."""
+        shared = [f for f in self._uploads.values() if f.get("channel")]
+        return [f for f in shared if channel is None or f["channel"] == channel]
 
     def response_url(self, name: str | None = None) -> str:
         """A ``response_url`` on this fake; posts to it are recorded as ``"response_url"`` calls.
@@ -540,6 +552,14 @@ class FakeSlack:
         await self._pause(call)
         return web.Response(text="ok", content_type="text/plain")
 
+    async def _upload(self, request: web.Request) -> web.Response:
+        """Step two of files_upload_v2: the bytes, posted to the URL step one handed out."""
+        upload = self._uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="unknown upload")
+        upload["content"] = await request.read()
+        return web.Response(text=f"OK - {len(upload['content'])}", content_type="text/plain")
+
     async def _pause(self, call: Call) -> None:
         for delay in self._delays:
             if delay.method == call.method and delay.times > 0:
@@ -702,6 +722,29 @@ class FakeSlack:
         if _truthy(call.args.get("return_im")):
             channel.update(self._conversation(channel_id))
         return {"no_op": already_open, "already_open": already_open, "channel": channel}
+
+    def _files_get_upload_url(self, call: Call) -> JsonDict:
+        filename = _required(call, "filename", "invalid_arguments")
+        file_id = f"F{next(self._file_numbers):08d}"
+        self._uploads[file_id] = {"id": file_id, "filename": filename, "content": None}
+        return {"upload_url": f"{self._base_url}/upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, call: Call) -> JsonDict:
+        raw = call.args.get("files")
+        listed = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(listed, list) or not listed:
+            raise SlackError("invalid_arguments")
+        channel = _text_arg(call, "channel_id")
+        if channel is not None and channel not in self._open_dms and channel not in self._channels:
+            raise SlackError("channel_not_found")
+        done = []
+        for item in listed:
+            upload = self._uploads.get(str(item.get("id")))
+            if upload is None or upload["content"] is None:
+                raise SlackError("file_not_found")
+            upload.update(title=item.get("title") or upload["filename"], channel=channel)
+            done.append({"id": upload["id"], "title": upload["title"], "name": upload["filename"]})
+        return {"files": done}
 
     def _conversations_info(self, call: Call) -> JsonDict:
         return {"channel": self._conversation(_required(call, "channel", "channel_not_found"))}

@@ -3,6 +3,7 @@ in one direct message within Block Kit's limits, with nobody pinged by a questio
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -99,3 +100,11 @@ async def test_a_week_with_two_hundred_questions_fits_one_direct_message(
     assert "<!channel>" not in str(digest.args)
     assert "<@UANNA01>" not in str(digest.args)
     assert "&lt;!channel&gt;" in text
+    await hoedan.slack.wait_for(lambda: len(hoedan.slack.files(f"D{ADMIN}")) == 1)
+    [report] = hoedan.slack.files(f"D{ADMIN}")
+    assert re.fullmatch(r"digest-\d{4}-\d\d-\d\d-\d{4}-\d\d-\d\d\.html", report["filename"])
+    assert report["title"].startswith("Digest van Lerend netwerk")
+    page = report["content"].decode("utf-8")
+    assert "<svg" in page
+    assert "<!channel>" not in page
+    assert "&lt;!channel&gt;" in page

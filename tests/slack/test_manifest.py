@@ -15,6 +15,7 @@ LEAST_PRIVILEGE = {
     "channels:read",
     "chat:write",
     "commands",
+    "files:write",  # the digest's full report, as a file in the coordinator's DM
     "groups:history",
     "groups:read",
     "im:history",

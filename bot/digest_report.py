@@ -284,7 +284,9 @@ class DigestReport(Renderer):
         """The signal's name, what is going on, and what a coordinator can do about it."""
         key = f"report.signal.{signal.kind}"
         rates = " → ".join(self.percent(rate) for rate in signal.rates)
-        what = self.text(f"{key}.what", subject=signal.subject, days=signal.days, rates=rates)
+        what = self.text(
+            f"{key}.what", subject=signal.subject, days=signal.days, rates=rates, count=signal.count
+        )
         return self.text(f"{key}.label"), what, self.text(f"{key}.action")
 
     # Sections

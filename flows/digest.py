@@ -41,11 +41,11 @@ from storage.repositories.digest import (
     AnswerCount,
     FailedDelivery,
     Newcomer,
-    OpenQuestion,
     PromptPost,
     QuestionCount,
     ScoreCount,
     SessionHeld,
+    WaitingGroup,
     Window,
 )
 from storage.store import Transaction
@@ -85,6 +85,9 @@ class Signal:
     """Days silent, days waiting, or days since the newcomer was first seen."""
     rates: tuple[float, ...] = ()
     """For falling answer rates: the weekly rates, oldest first."""
+    count: int = 1
+    """For waiting questions: how many in this coalition wait too long (``subject`` is the
+    longest-waiting one), so a busy network gets one line per coalition, not per question."""
 
 
 @dataclass(frozen=True)
@@ -253,7 +256,7 @@ async def build(tx: Transaction, *, network_id: int, network: str, window: Windo
     last = await repo.last_activity(network_id, end=window.end)
     waiting_before = window.end - WAITING_AFTER
     oldest = await repo.longest_open(network_id, before=window.end, limit=LONGEST_OPEN)
-    waiting = await repo.longest_open(network_id, before=waiting_before, limit=1000)
+    waiting = await repo.waiting(network_id, before=waiting_before)
     newcomers = await repo.newcomers_without_acknowledgement(
         network_id, joined=Window(window.end - NEWCOMER_WINDOW, window.end - ACKNOWLEDGE_WITHIN)
     )
@@ -270,6 +273,10 @@ async def build(tx: Transaction, *, network_id: int, network: str, window: Windo
         sum(counts[i] for counts in activity_by_space.values()) for i in range(weeks)
     ]
 
+    per_channel = _PerChannel.of(questions, answers, sessions, period_posts)
+    scores_by_round: dict[int, list[ScoreCount]] = defaultdict(list)
+    for score in scores:
+        scores_by_round[score.round_id].append(score)
     answered = sum(row.count for row in questions if row.status in ANSWERED)
     connections = sum(
         row.count for row in answers if _crosses(row.answering_region_id, row.asking_region_id)
@@ -306,10 +313,7 @@ async def build(tx: Transaction, *, network_id: int, network: str, window: Windo
                 (
                     _coalition_line(
                         space,
-                        questions,
-                        answers,
-                        sessions,
-                        period_posts,
+                        per_channel,
                         members,
                         activity_by_space.get(space_id, [0] * weeks)[-shown:],
                         last,
@@ -344,7 +348,7 @@ async def build(tx: Transaction, *, network_id: int, network: str, window: Windo
                 anonymous=row.anonymous,
                 respondents=row.respondents,
                 closed_at=row.closed_at,
-                scales=_scales(row.round_id, scores),
+                scales=_scales(scores_by_round.get(row.round_id, [])),
             )
             for row in rounds
         ),
@@ -412,24 +416,50 @@ def _regions(
     )
 
 
+@dataclass(frozen=True)
+class _PerChannel:
+    """The period's rows counted per channel once, so each coalition's line is a look-up."""
+
+    questions: dict[int | None, int]
+    answers: dict[int | None, int]
+    sessions: dict[int, int]
+    posts: dict[int, list[PromptPost]]
+
+    @classmethod
+    def of(
+        cls,
+        questions: Sequence[QuestionCount],
+        answers: Sequence[AnswerCount],
+        sessions: Sequence[SessionHeld],
+        posts: Sequence[PromptPost],
+    ) -> _PerChannel:
+        per = cls(defaultdict(int), defaultdict(int), defaultdict(int), defaultdict(list))
+        for question in questions:
+            per.questions[question.space_id] += question.count
+        for answer in answers:
+            per.answers[answer.space_id] += answer.count
+        for session in sessions:
+            per.sessions[session.space_id] += 1
+        for post in posts:
+            per.posts[post.space_id].append(post)
+        return per
+
+
 def _coalition_line(
     space: Space,
-    questions: Sequence[QuestionCount],
-    answers: Sequence[AnswerCount],
-    sessions: Sequence[SessionHeld],
-    posts: Sequence[PromptPost],
+    per: _PerChannel,
     members: dict[int, int],
     activity: Sequence[int],
     last: dict[int, datetime],
 ) -> CoalitionLine:
     assert space.id is not None
-    own_posts = [post for post in posts if post.space_id == space.id]
+    own_posts = per.posts.get(space.id, [])
     return CoalitionLine(
         name=space.name,
         members=members.get(space.id, 0),
-        questions=sum(row.count for row in questions if row.space_id == space.id),
-        answers=sum(row.count for row in answers if row.space_id == space.id),
-        sessions=sum(1 for row in sessions if row.space_id == space.id),
+        questions=per.questions.get(space.id, 0),
+        answers=per.answers.get(space.id, 0),
+        sessions=per.sessions.get(space.id, 0),
         prompts=len(own_posts),
         prompt_answer_rate=_answer_rate(own_posts, members),
         activity=tuple(activity),
@@ -483,17 +513,19 @@ def _falling(
 
 
 def _waiting(
-    questions: Sequence[OpenQuestion], coalition: Callable[[int | None], str | None], end: datetime
+    groups: Sequence[WaitingGroup], coalition: Callable[[int | None], str | None], end: datetime
 ) -> list[Signal]:
-    return [
+    found = [
         Signal(
             SignalKind.WAITING_QUESTION,
-            coalition(row.space_id),
-            f"#{row.number}",
-            days=(end - row.created_at).days,
+            coalition(group.space_id),
+            f"#{group.oldest_number}",
+            days=(end - group.oldest_at).days,
+            count=group.count,
         )
-        for row in questions
+        for group in groups
     ]
+    return sorted(found, key=lambda signal: (-signal.days, signal.subject))
 
 
 def _newcomers(
@@ -510,10 +542,11 @@ def _newcomers(
     ]
 
 
-def _scales(round_id: int, scores: Sequence[ScoreCount]) -> tuple[ScaleLine, ...]:
+def _scales(scores: Sequence[ScoreCount]) -> tuple[ScaleLine, ...]:
+    """One round's score counts as a distribution per scale question."""
     counts: dict[int, list[int]] = defaultdict(lambda: [0] * len(SCALE))
     for row in scores:
-        if row.round_id == round_id and row.score in SCALE:
+        if row.score in SCALE:
             counts[row.question_index][row.score - 1] += row.count
     return tuple(ScaleLine(index, tuple(counts[index])) for index in sorted(counts))
 

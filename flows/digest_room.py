@@ -327,7 +327,8 @@ def _signal(texts: Texts, signal: Signal) -> RichText:
     return texts.render(
         f"digest.signal.{signal.kind.value}",
         subject=user(signal.subject),
-        coalition=user(signal.coalition or "?"),
+        coalition=user(signal.coalition or texts.plain("digest.no_coalition")),
         days=signal.days,
+        count=signal.count,
         rates=" → ".join(f"{round(rate * 100)}%" for rate in signal.rates),
     )

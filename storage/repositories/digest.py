@@ -82,6 +82,17 @@ class OpenQuestion:
 
 
 @dataclass(frozen=True)
+class WaitingGroup:
+    """Open questions of one channel that wait longer than a limit."""
+
+    space_id: int | None
+    count: int
+    oldest_number: int
+    """Numbers follow the order of asking, so the lowest is the longest-waiting question."""
+    oldest_at: datetime
+
+
+@dataclass(frozen=True)
 class SessionHeld:
     method: str
     space_id: int
@@ -279,6 +290,27 @@ class DigestRepository:
             .limit(limit)
         )
         return [OpenQuestion(*row) for row in await self._rows(statement)]
+
+    async def waiting(self, network_id: int, *, before: datetime) -> list[WaitingGroup]:
+        """Open questions asked before ``before``, counted per channel."""
+        statement = (
+            core_select(
+                col(Question.space_id),
+                func.count(),
+                func.min(col(Question.number)),
+                func.min(col(Question.created_at)),
+            )
+            .where(
+                col(Question.network_id) == network_id,
+                col(Question.status) == QuestionStatus.OPEN,
+                col(Question.created_at) < before,
+            )
+            .group_by(col(Question.space_id))
+        )
+        return [
+            WaitingGroup(space, int(count), int(number), _utc(oldest))
+            for space, count, number, oldest in await self._rows(statement)
+        ]
 
     async def open_count(self, network_id: int, *, before: datetime) -> int:
         statement = core_select(func.count()).where(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -42,7 +41,7 @@ from storage.migrate import upgrade
 from storage.models import HouseRuleAcknowledgement, OutboxMessage, Post, Response, SpaceMember
 from storage.repositories.digest import Window
 from storage.store import Store, Transaction
-from tests.bot.test_knowledge_export import ARTIFACTS, CHROMIUM, _browser, _png_rows
+from tests.browser import needs_chromium, render
 from tests.conftest import RunHoedan
 
 NETWORK_SLUG = FlowConfig().network_slug
@@ -775,41 +774,16 @@ def test_bad_usage_is_one_dutch_sentence_exit_code_2_and_no_file(
 # A real browser
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium (chromium, chromium-browser or google-chrome) on PATH; "
-    "install it with `apt-get install chromium` to see the HTML rendered",
-)
+@needs_chromium
 def test_the_html_renders_and_prints_in_headless_chromium(
     seeded_sqlite: str, run_hoedan: RunHoedan, tmp_path: Path
 ) -> None:
     page = tmp_path / "digest.html"
     _written(run_hoedan, seeded_sqlite, "html", page)
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot, pdf = ARTIFACTS / "digest.png", ARTIFACTS / "digest.pdf"
-    screenshot.unlink(missing_ok=True)
-    pdf.unlink(missing_ok=True)
-    shutil.copyfile(page, ARTIFACTS / "digest.html")
 
-    _browser(
-        f"--screenshot={screenshot}",
-        "--window-size=1200,1600",
-        page.as_uri(),
-        profile=tmp_path / "profile",
-    )
-    _browser(
-        f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri(), profile=tmp_path / "p2"
-    )
-    print(f"\nscreenshot: {screenshot}\nPDF: {pdf}")
+    seen = render(page, "digest", tmp_path, rows=1600)
 
-    width, height, rows = _png_rows(screenshot.read_bytes(), limit=1600)
-    pixels = {row[i : i + 3] for row in rows for i in range(0, len(row), 3)}
-    assert (width, height) == (1200, 1600)
-    assert screenshot.stat().st_size > 20_000
-    assert len(pixels) > 50  # text, tinted panels and chart bars, not a blank page
-    assert any(  # the chart's bars, in the accent colour
-        abs(p[0] - 0x0C) < 8 and abs(p[1] - 0x6B) < 8 and abs(p[2] - 0x66) < 8 for p in pixels
-    )
-    document = pdf.read_bytes()
-    assert document.startswith(b"%PDF-")
-    assert len(re.findall(rb"/Type\s*/Page(?![s\w])", document)) >= 2
+    assert (seen.width, seen.height) == (1200, 1600)
+    assert len(seen.pixels) > 50  # text, tinted panels and chart bars, not a blank page
+    assert seen.shows_accent()
+    assert seen.pdf_pages >= 2

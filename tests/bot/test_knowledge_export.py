@@ -12,10 +12,6 @@ import dataclasses
 import io
 import os
 import re
-import shutil
-import struct
-import subprocess
-import zlib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,9 +37,9 @@ from storage.migrate import upgrade
 from storage.models import Answer, Outcome, QuestionTheme
 from storage.repositories.knowledge import KnowledgeAnswer, KnowledgeEntry, KnowledgeOutcome
 from storage.store import Store, Transaction
+from tests.browser import needs_chromium, render
 from tests.conftest import RunHoedan
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
 """Screenshots and PDFs of the browser test, kept for a human to look at (git-ignored)."""
 
 MEMBER_NAMES = ("Anouk de Vries", "Sem Bakker", "Fleur Jansen")
@@ -727,128 +723,16 @@ def test_a_stored_theme_outside_the_catalogue_gets_its_own_section_and_anchor() 
     ]
 
 
-# A real browser
-
-
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-CHROMIUM = _chromium()
-
-
-def _browser(*arguments: str, profile: Path) -> None:
-    subprocess.run(
-        [
-            str(CHROMIUM),
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--hide-scrollbars",
-            f"--user-data-dir={profile}",
-            *arguments,
-        ],
-        capture_output=True,
-        timeout=90,
-        check=True,
-    )
-
-
-def _png_rows(png: bytes, limit: int) -> tuple[int, int, list[bytes]]:
-    """Width, height and the first ``limit`` rows of RGB(A) pixels of an 8-bit PNG.
-
-    A tiny decoder, so the test needs no imaging library: it undoes PNG's row filters.
-    """
-    assert png[:8] == b"\x89PNG\r\n\x1a\n"
-    position, data, header = 8, b"", b""
-    while position < len(png):
-        (length,) = struct.unpack(">I", png[position : position + 4])
-        kind = png[position + 4 : position + 8]
-        body = png[position + 8 : position + 8 + length]
-        if kind == b"IHDR":
-            header = body
-        elif kind == b"IDAT":
-            data += body
-        position += 12 + length
-    width, height, depth, colour = struct.unpack(">IIBB", header[:10])
-    assert depth == 8
-    assert colour in (2, 6)
-    channels = 3 if colour == 2 else 4
-    stride = width * channels
-    raw = zlib.decompress(data)
-    rows: list[bytes] = []
-    previous = bytearray(stride)
-    for index in range(min(limit, height)):
-        start = index * (stride + 1)
-        kind, line = raw[start], bytearray(raw[start + 1 : start + 1 + stride])
-        for i in range(stride):
-            left = line[i - channels] if i >= channels else 0
-            up = previous[i]
-            if kind == 1:
-                line[i] = (line[i] + left) & 0xFF
-            elif kind == 2:
-                line[i] = (line[i] + up) & 0xFF
-            elif kind == 3:
-                line[i] = (line[i] + (left + up) // 2) & 0xFF
-            elif kind == 4:
-                corner = previous[i - channels] if i >= channels else 0
-                guess = left + up - corner
-                near = min(
-                    (abs(guess - left), 0, left),
-                    (abs(guess - up), 1, up),
-                    (abs(guess - corner), 2, corner),
-                )
-                line[i] = (line[i] + near[2]) & 0xFF
-        rows.append(bytes(line))
-        previous = line
-    return (
-        width,
-        height,
-        [bytes(row[i] for i in range(len(row)) if i % channels < 3) for row in rows],
-    )
-
-
-@pytest.mark.skipif(
-    CHROMIUM is None,
-    reason="no Chromium (chromium, chromium-browser or google-chrome) on PATH; "
-    "install it with `apt-get install chromium` to see the HTML rendered",
-)
+@needs_chromium
 def test_the_html_renders_and_prints_in_headless_chromium(
     seeded_sqlite: str, run_hoedan: RunHoedan, tmp_path: Path
 ) -> None:
     page = tmp_path / "kennisbank.html"
     _exported(run_hoedan, seeded_sqlite, "html", page)
-    ARTIFACTS.mkdir(exist_ok=True)
-    screenshot, pdf = ARTIFACTS / "kennisbank.png", ARTIFACTS / "kennisbank.pdf"
-    screenshot.unlink(missing_ok=True)
-    pdf.unlink(missing_ok=True)
-    shutil.copyfile(page, ARTIFACTS / "kennisbank.html")
 
-    _browser(
-        f"--screenshot={screenshot}",
-        "--window-size=1200,1600",
-        page.as_uri(),
-        profile=tmp_path / "profile",
-    )
-    _browser(
-        f"--print-to-pdf={pdf}", "--no-pdf-header-footer", page.as_uri(), profile=tmp_path / "p2"
-    )
-    print(f"\nscreenshot: {screenshot}\nPDF: {pdf}")
+    seen = render(page, "kennisbank", tmp_path, rows=700)
 
-    width, height, rows = _png_rows(screenshot.read_bytes(), limit=700)
-    pixels = {row[i : i + 3] for row in rows for i in range(0, len(row), 3)}
-    assert (width, height) == (1200, 1600)
-    assert screenshot.stat().st_size > 20_000
-    assert len(pixels) > 50  # text, tinted panels and chart bars, not a blank page
-    assert any(  # the chart's bars, in the accent colour
-        abs(p[0] - 0x0C) < 8 and abs(p[1] - 0x6B) < 8 and abs(p[2] - 0x66) < 8 for p in pixels
-    )
-    document = pdf.read_bytes()
-    assert document.startswith(b"%PDF-")
-    pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", document))
-    assert pages >= 6  # summary and contents, then each of the five themes on a page of its own
+    assert (seen.width, seen.height) == (1200, 1600)
+    assert len(seen.pixels) > 50  # text, tinted panels and chart bars, not a blank page
+    assert seen.shows_accent()
+    assert seen.pdf_pages >= 6  # summary and contents, then each of the five themes on a page

@@ -283,7 +283,25 @@ async def test_questions_open_longer_than_fourteen_days_are_signalled(store: Sto
     digest = await digest_of(store, seed)
 
     waiting = [s for s in digest.signals if s.kind is SignalKind.WAITING_QUESTION]
-    assert [(s.subject, s.days, s.coalition) for s in waiting] == [("#6", 20, "gezond-twente")]
+    assert [(s.subject, s.days, s.coalition, s.count) for s in waiting] == [
+        ("#6", 20, "gezond-twente", 1)
+    ]
+
+
+async def test_many_waiting_questions_make_one_signal_per_coalition(store: Store) -> None:
+    seed = await seeded(store)
+    for days in (30, 25, 16):
+        await seed.question(
+            "Eva", "Zuid-Limburg", "zuid-samen", days_ago(days), QuestionStatus.OPEN
+        )
+
+    digest = await digest_of(store, seed)
+
+    waiting = [s for s in digest.signals if s.kind is SignalKind.WAITING_QUESTION]
+    assert [(s.subject, s.days, s.coalition, s.count) for s in waiting] == [
+        ("#9", 30, "zuid-samen", 3),
+        ("#6", 20, "gezond-twente", 1),
+    ]
 
 
 async def test_a_newcomer_who_never_acknowledged_the_house_rules_is_signalled(

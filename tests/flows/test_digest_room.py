@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -9,13 +10,16 @@ import pytest
 from sqlmodel import select
 
 from flows.config import FlowConfig
-from flows.digest_room import next_time
+from flows.digest import Signal, SignalKind, build
+from flows.digest_room import chat_message, next_time
 from flows.rhythm import fire_due_schedules
+from flows.texts import texts_for
 from storage.enums import DeliveryKind, Role
 from storage.models import Digest, OutboxMessage
+from storage.repositories.digest import WEEK, Window
 from storage.store import Store
 from storage.types import utcnow
-from tests.flows.helpers import Chat, member_named
+from tests.flows.helpers import Chat, member_named, message_text
 
 CONFIG = FlowConfig(admins=frozenset({"beheer"}))
 AMSTERDAM = "Europe/Amsterdam"
@@ -137,3 +141,18 @@ async def test_bad_digest_commands_get_a_clear_answer(
 
     assert expected in said.only.text
     assert "digest planning vrijdag 16:00" in said.only.text
+
+
+async def test_a_long_list_of_signals_is_cut_with_a_pointer_to_the_report(store: Store) -> None:
+    async with store.transaction() as tx:
+        empty = await build(tx, network_id=0, network="Leeg", window=Window(NOW - WEEK, NOW))
+    silent = tuple(
+        Signal(SignalKind.SILENT, f"kanaal-{n}", f"kanaal-{n}", days=30 + n) for n in range(11)
+    )
+
+    message = chat_message(texts_for("nl"), replace(empty, signals=silent), timezone=AMSTERDAM)
+
+    text = message_text(message)
+    assert "kanaal-7 is al 37 dagen stil" in text
+    assert "kanaal-8" not in text
+    assert "En nog 3 signalen: zie het volledige rapport." in text

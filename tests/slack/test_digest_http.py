@@ -95,8 +95,9 @@ async def test_a_week_with_two_hundred_questions_fits_one_direct_message(
     assert_within_block_kit(digest)
     text = texts_of(digest)
     assert "200 nieuw, 0 beantwoord; 212 staan nog open" in text
-    assert "wacht al 21 dagen op een #zodan" in text
-    assert "En nog 4 signalen" in text  # 12 waiting questions, 8 shown
+    # Twelve questions wait three weeks: one signal for them, not twelve.
+    assert "wacht al 21 dagen op een #zodan, en daar wachten nog 11 vragen" in text
+    assert "buiten een coalitiekanaal" in text  # they were asked by command, not in a channel
     assert "<!channel>" not in str(digest.args)
     assert "<@UANNA01>" not in str(digest.args)
     assert "&lt;!channel&gt;" in text

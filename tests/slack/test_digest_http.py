@@ -3,6 +3,7 @@ in one direct message within Block Kit's limits, with nobody pinged by a questio
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import timedelta
 from typing import Any
@@ -15,11 +16,12 @@ from bot.slack.render import (
     MAX_SECTION_CHARS,
     MAX_SECTION_FIELDS,
 )
+from flows.digest_room import next_time
 from storage.enums import QuestionStatus
 from storage.models import Question
 from storage.types import utcnow
-from tests.slack.conftest import Running
-from tests.slack.fake_slack import Call
+from tests.slack.conftest import Clock, Running, running, slack_settings
+from tests.slack.fake_slack import Call, FakeSlack
 from tests.slack.test_exchange_http import (
     ANNA,
     command,
@@ -28,7 +30,7 @@ from tests.slack.test_exchange_http import (
     member_id,
     texts_of,
 )
-from tests.slack.test_learning_http import ADMIN, coach_command
+from tests.slack.test_learning_http import ADMIN, coach_command, run_schedule_job
 
 __all__ = ["hoedan"]  # the fixture: Hoedan with three regions' members
 
@@ -109,3 +111,26 @@ async def test_a_week_with_two_hundred_questions_fits_one_direct_message(
     assert "<svg" in page
     assert "<!channel>" not in page
     assert "&lt;!channel&gt;" in page
+
+
+async def test_the_scheduler_sends_the_weekly_digest_and_its_report_once(
+    sqlite_url: str, slack: FakeSlack
+) -> None:
+    clock = Clock()
+    slack.add_user(ADMIN, "beheer", real_name="Bea Heer", tz="Europe/Amsterdam")
+    async with running(slack_settings(sqlite_url, slack), slack, clock=clock) as started:
+        await coach_command(started, "help")
+        friday = next_time(4, "16:00", "Europe/Amsterdam", after=utcnow())
+        clock.advance(friday - utcnow() + timedelta(minutes=1))
+
+        await run_schedule_job(started)
+        await slack.wait_for(lambda: len(slack.files(f"D{ADMIN}")) == 1)
+        await run_schedule_job(started)  # the job again, a minute later: nothing new
+        await asyncio.sleep(0.3)
+        await started.settle()
+
+    [digest] = dms_to(slack, ADMIN)
+    assert_within_block_kit(digest)
+    assert "Digest van Lerend netwerk" in texts_of(digest)
+    [report] = slack.files(f"D{ADMIN}")
+    assert "<svg" in report["content"].decode("utf-8")

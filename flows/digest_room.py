@@ -313,7 +313,7 @@ def chat_message(texts: Texts, digest: Digest, *, timezone: str) -> Message:
                         number=line.number,
                         text=user(shorten(" ".join(line.text.split()), 120)),
                         days=line.waiting_days,
-                        region=user(line.region or "?"),
+                        region=user(line.region or texts.plain("digest.no_region")),
                     )
                     for line in digest.longest_open
                 )

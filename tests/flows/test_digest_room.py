@@ -74,7 +74,8 @@ async def test_a_coordinator_gets_the_digest_by_direct_message(chat: Chat) -> No
     assert report.kind == DeliveryKind.FILE
     assert direct.member_ref == "cor"
     assert "Digest van Lerend netwerk" in direct.text
-    assert "1 nieuw, 0 beantwoord; 1 staan nog open" in direct.text
+    assert "1 nieuw, 0 beantwoord; 1 staat nog open" in direct.text
+    assert "(regio onbekend, 0 dagen)" in direct.text
     assert "Activiteit per week" in direct.text
     assert "privébericht" in note.text
 

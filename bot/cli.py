@@ -77,9 +77,10 @@ ChannelOption = Annotated[str, typer.Option("--in", help="Het kanaal waarin je b
 
 @app.command()
 def run(member: MemberOption = "gast", channel: ChannelOption = "algemeen") -> None:
-    """Start Hoedan: met Slack-instellingen in Slack, anders de lokale chat in de terminal."""
+    """Start Hoedan: met Slack- of Teams-instellingen als server, anders de lokale chat in de
+    terminal."""
     settings = _settings()
-    if settings.slack_mode is None:
+    if settings.slack_mode is None and not settings.teams_enabled:
         _console(member, channel)
         return
     _serve(settings)
@@ -301,6 +302,46 @@ def digest(
         steps=("report.cli.reading", "report.cli.building", "export.cli.writing"),
     )
     typer.echo(texts.plain("report.cli.written", period=report.period(found), path=str(path)))
+
+
+AppIdOption = Annotated[
+    str,
+    typer.Option(
+        "--app-id",
+        envvar="CONNECTIONS__SERVICE_CONNECTION__SETTINGS__CLIENTID",
+        help="De app-id (client-id) van de botregistratie in Azure.",
+        show_default=False,
+    ),
+]
+WebsiteOption = Annotated[
+    str,
+    typer.Option(
+        "--website",
+        metavar="URL",
+        help="Webadres (https) met uitleg; /privacy en /voorwaarden horen eronder.",
+    ),
+]
+PackageOutOption = Annotated[
+    Path, typer.Option("--out", "-o", metavar="BESTAND", help="Het zip-bestand voor Teams.")
+]
+
+
+@app.command("teams-package")
+def teams_package(
+    app_id: AppIdOption, website: WebsiteOption, out: PackageOutOption = Path("hoedan-teams.zip")
+) -> None:
+    """Maak het app-pakket voor Teams (manifest en iconen), om te uploaden in Teams."""
+    from bot.teams.package import PackageError, build
+
+    settings = _settings()
+    texts = texts_for(settings.language)
+    try:
+        data = build(app_id=app_id.strip(), website=website.strip(), language=settings.language)
+    except PackageError as exc:
+        _usage_error(str(exc))
+    _check_writable(out, "hoedan-teams.zip", texts)
+    _write(out, data, texts)
+    typer.echo(texts.plain("teams_app.written", path=str(out)))
 
 
 def _day(option: str, value: str | None, texts: Texts) -> date | None:

@@ -1,4 +1,4 @@
-"""One process: the web server, Slack (HTTP or Socket Mode), the outbox and the scheduler.
+"""One process: the web server, Slack (HTTP or Socket Mode), Teams, the outbox and the scheduler.
 
 ``hoedan run`` builds a :class:`Service` and runs it until SIGINT or SIGTERM. Tests build the
 same service in-process on port 0 and talk to it over real HTTP.
@@ -20,6 +20,7 @@ from bot.app import Hoedan
 from bot.outbox import Deliverer, OutboxDispatcher
 from bot.scheduler import create_scheduler
 from bot.slack.adapter import SlackAdapter
+from bot.teams.adapter import MESSAGES_PATH, TeamsAdapter
 from storage.enums import Platform
 from storage.types import utcnow
 
@@ -45,6 +46,10 @@ class Service:
         if settings.slack_mode is not None:
             self.slack = SlackAdapter(settings, hoedan.runtime, on_queued=self._wake, clock=clock)
             deliverers[Platform.SLACK] = self.slack.deliverer
+        self.teams: TeamsAdapter | None = None
+        if settings.teams_enabled:
+            self.teams = TeamsAdapter(settings, hoedan.runtime, on_queued=self._wake, clock=clock)
+            deliverers[Platform.TEAMS] = self.teams.deliverer
         self.dispatcher = OutboxDispatcher(hoedan.store, deliverers, clock=clock)
         self.scheduler: AsyncIOScheduler | None = None
         self._socket: AsyncSocketModeHandler | None = None
@@ -67,6 +72,8 @@ class Service:
         app.router.add_get(HEALTH_PATH, self._health)
         if self.slack is not None and self.hoedan.settings.slack_mode == "http":
             app.router.add_post(SLACK_EVENTS_PATH, self.slack.handle_http)
+        if self.teams is not None:
+            app.router.add_post(MESSAGES_PATH, self.teams.handle_http)
         return app
 
     async def _health(self, _request: web.Request) -> web.Response:
@@ -79,9 +86,12 @@ class Service:
             "database": "ok" if database else "unreachable",
             "version": version("hoedan"),
             "slack": self.hoedan.settings.slack_mode,
+            "teams": self.teams is not None,
         }
         if self.slack is not None:
             body["work"] = {"handled": self.slack.handled, "in_flight": self.slack.in_flight}
+        if self.teams is not None:
+            body["teams_work"] = {"handled": self.teams.handled, "in_flight": self.teams.in_flight}
         return web.json_response(body, status=200 if database else 503)
 
     async def start(self) -> None:
@@ -109,9 +119,12 @@ class Service:
         if self.slack is not None and settings.slack_mode == "socket":
             self._socket = self.slack.socket_mode_handler()
             await self._socket.connect_async()
+        platforms = [f"Slack ({settings.slack_mode})"] if settings.slack_mode else []
+        if self.teams is not None:
+            platforms.append(f"Teams on {self.url}{MESSAGES_PATH}")
         log.info(
             "Hoedan is running: %s, health on %s%s",
-            f"Slack ({settings.slack_mode})" if settings.slack_mode else "no chat platform",
+            ", ".join(platforms) or "no chat platform",
             self.url,
             HEALTH_PATH,
         )
@@ -127,11 +140,15 @@ class Service:
             await self._runner.cleanup()
         if self.slack is not None:
             await self.slack.drain()
+        if self.teams is not None:
+            await self.teams.drain()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         self._stop.set()
         if self._dispatching is not None:
             await self._dispatching
+        if self.teams is not None:
+            await self.teams.close()
         await self.hoedan.close()
 
     async def run_until_stopped(self, stop: asyncio.Event) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,6 +28,10 @@ DEFAULT_DATABASE_URL = "sqlite:///hoedan.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 
 SlackMode = Literal["http", "socket"]
+
+TEAMS_PREFIX = "CONNECTIONS__SERVICE_CONNECTION__SETTINGS__"
+"""The Microsoft 365 Agents SDK's own names for its service connection; Hoedan reads the same
+variables so a Teams deployment is configured exactly as the SDK documents it."""
 
 
 class SettingsError(Exception):
@@ -65,6 +69,16 @@ class Settings(BaseSettings):
     slack_api_url: str = Field(DEFAULT_SLACK_API_URL, validation_alias=_env("SLACK_API_URL"))
     port: int = Field(3000, ge=0, le=65535, validation_alias=_env("PORT"))
     host: str = Field("0.0.0.0", validation_alias=_env("HOEDAN_HOST"))  # noqa: S104
+    teams_client_id: str | None = Field(None, validation_alias=_env(TEAMS_PREFIX + "CLIENTID"))
+    teams_client_secret: SecretStr | None = Field(
+        None, validation_alias=_env(TEAMS_PREFIX + "CLIENTSECRET")
+    )
+    teams_tenant_id: str | None = Field(None, validation_alias=_env(TEAMS_PREFIX + "TENANTID"))
+    teams_anonymous_allowed: bool = Field(
+        False, validation_alias=_env(TEAMS_PREFIX + "ANONYMOUS_ALLOWED")
+    )
+    """Accept activities without a token and send without one: local development and tests
+    only, against the Agents Playground or a fake Bot Connector, never in production."""
     missed_grace_hours: float = Field(
         6, ge=0, le=24 * 7, validation_alias=_env("HOEDAN_MISSED_GRACE_HOURS")
     )
@@ -78,6 +92,21 @@ class Settings(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return None
         return value.strip() if isinstance(value, str) else value
+
+    @field_validator("teams_client_id", "teams_client_secret", "teams_tenant_id", mode="before")
+    @classmethod
+    def _blank_teams_is_absent(cls, value: object) -> object:
+        """An empty ``CONNECTIONS__…=`` line means "not set", as for Slack."""
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("teams_anonymous_allowed", mode="before")
+    @classmethod
+    def _blank_anonymous_is_false(cls, value: object) -> object:
+        if isinstance(value, str) and not value.strip():
+            return False
+        return value
 
     @field_validator("slack_bot_token")
     @classmethod
@@ -117,6 +146,42 @@ class Settings(BaseSettings):
                 "(Socket Mode) ontbreekt"
             )
         return self
+
+    @model_validator(mode="after")
+    def _complete_teams(self) -> Settings:
+        """Teams with an app registration needs its id, secret and tenant together."""
+        has_id = self.teams_client_id is not None
+        others = (self.teams_client_secret, self.teams_tenant_id)
+        if not has_id and any(value is not None for value in others):
+            raise ValueError(
+                f"{TEAMS_PREFIX}CLIENTID ontbreekt; zonder app-id kan Hoedan niet in Teams"
+            )
+        if has_id and any(value is None for value in others):
+            raise ValueError(
+                f"{TEAMS_PREFIX}CLIENTID is gezet, maar {TEAMS_PREFIX}CLIENTSECRET of "
+                f"{TEAMS_PREFIX}TENANTID ontbreekt"
+            )
+        return self
+
+    @property
+    def teams_enabled(self) -> bool:
+        """Teams runs with an app registration, or anonymously for local development."""
+        return self.teams_client_id is not None or self.teams_anonymous_allowed
+
+    def teams_sdk_config(self) -> dict[str, Any]:
+        """The Agents SDK's configuration, shaped as ``load_configuration_from_env`` makes it.
+
+        Built here rather than by the SDK reading ``os.environ``, so that ``.env`` and test
+        settings work for Teams exactly as for everything else.
+        """
+        connection: dict[str, Any] = {"ANONYMOUS_ALLOWED": self.teams_anonymous_allowed}
+        if self.teams_client_id is not None:
+            connection["CLIENTID"] = self.teams_client_id
+        if self.teams_tenant_id is not None:
+            connection["TENANTID"] = self.teams_tenant_id
+        if self.teams_client_secret is not None:
+            connection["CLIENTSECRET"] = self.teams_client_secret.get_secret_value()
+        return {"CONNECTIONS": {"SERVICE_CONNECTION": {"SETTINGS": connection}}}
 
     @property
     def slack_mode(self) -> SlackMode | None:
@@ -195,7 +260,12 @@ _NAMES = {
     "port": "PORT",
     "host": "HOEDAN_HOST",
     "missed_grace_hours": "HOEDAN_MISSED_GRACE_HOURS",
+    "teams_client_id": TEAMS_PREFIX + "CLIENTID",
+    "teams_client_secret": TEAMS_PREFIX + "CLIENTSECRET",
+    "teams_tenant_id": TEAMS_PREFIX + "TENANTID",
+    "teams_anonymous_allowed": TEAMS_PREFIX + "ANONYMOUS_ALLOWED",
     "slack": "Slack",
+    "teams": "Teams",
 }
 
 
@@ -206,10 +276,15 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
     except ValidationError as exc:
         problems: dict[str, str] = {}
         for error in exc.errors():
-            field = str(error["loc"][0]) if error["loc"] else "slack"
+            if error["loc"]:
+                field = str(error["loc"][0])
+            else:  # a model validator: the whole Slack or Teams set is inconsistent
+                field = "teams" if TEAMS_PREFIX in error["msg"] else "slack"
             message = error["msg"].removeprefix("Value error, ")
             if error["type"] == "literal_error":
                 message = f"{error['input']!r} kan niet; kies uit {error['ctx']['expected']}"
+            elif error["type"] == "bool_parsing":
+                message = f"{error['input']!r} is geen ja of nee; gebruik true of false"
             elif error["type"] == "int_parsing":
                 message = f"{error['input']!r} is geen geheel getal"
             elif error["type"] in ("greater_than_equal", "less_than_equal"):

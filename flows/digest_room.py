@@ -30,7 +30,7 @@ from flows.errors import UserError
 from flows.learning_room import parse_slot
 from flows.messages import Field_, Fields, Heading, ItemList, Message, Note, Sparkline
 from flows.outbound import Outbound, ToMember, enqueue
-from flows.reports import ReportRequest
+from flows.reports import RECEIVE_FILES, ReportRequest
 from flows.schedules import DEFAULT_GRACE
 from flows.text import RichText, shorten
 from flows.texts import Texts, texts_for, user
@@ -82,7 +82,8 @@ async def _send_now(ctx: Context) -> None:
     window = Window(ctx.now - WEEK, ctx.now)
     digest = await build(ctx.tx, network_id=ctx.network_id, network=ctx.network.name, window=window)
     zone = _timezone(ctx.member, ctx.config)
-    message = chat_message(ctx.texts, digest, timezone=zone)
+    attached = ctx.member.platform in RECEIVE_FILES
+    message = chat_message(ctx.texts, digest, timezone=zone, report_attached=attached)
     report = report_request(ctx.config, window, language=ctx.texts.language, timezone=zone)
     ctx.outbound.append(Outbound(ToMember(ctx.member_id), message, attachment=report))
     if ctx.space.kind != SpaceKind.DIRECT:
@@ -190,7 +191,8 @@ async def _send_weekly(
         return 0
     texts = texts_for(member.locale if member.locale in {"nl", "en"} else config.language)
     zone = _timezone(member, config)
-    message = chat_message(texts, digest, timezone=zone)
+    attached = member.platform in RECEIVE_FILES
+    message = chat_message(texts, digest, timezone=zone, report_attached=attached)
     report = report_request(config, window, language=texts.language, timezone=zone)
     await enqueue(
         tx,
@@ -235,7 +237,9 @@ def _figures(digest: Digest) -> dict[str, int | float | None]:
 # The chat message ---------------------------------------------------------------------------
 
 
-def chat_message(texts: Texts, digest: Digest, *, timezone: str) -> Message:
+def chat_message(
+    texts: Texts, digest: Digest, *, timezone: str, report_attached: bool = True
+) -> Message:
     zone = ZoneInfo(timezone)
     totals = digest.totals
     period = texts.plain(
@@ -319,7 +323,8 @@ def chat_message(texts: Texts, digest: Digest, *, timezone: str) -> Message:
                 )
             )
         )
-    parts.append(Note(text=texts.render("digest.report_hint")))
+    hint = "digest.report_hint" if report_attached else "digest.report_elsewhere"
+    parts.append(Note(text=texts.render(hint)))
     return Message(parts=tuple(parts))
 
 

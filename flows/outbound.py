@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.messages import Message
-from flows.reports import ReportRequest
+from flows.reports import RECEIVE_FILES, ReportRequest
 from storage.enums import DeliveryKind
 from storage.models import Member
 from storage.repositories.delivery import THREAD_OF_SUBJECT
@@ -98,7 +98,7 @@ async def enqueue(tx: Transaction, outbound: list[Outbound], *, key_prefix: str)
                 member_ref=member.external_id,
                 subject=item.subject,
             )
-            if item.attachment is not None:
+            if item.attachment is not None and member.platform in RECEIVE_FILES:
                 # Queued after its message, so the dispatcher delivers it after it.
                 await tx.outbox.enqueue(
                     idempotency_key=f"{key}:file",

@@ -13,6 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from storage.enums import Platform
+
+RECEIVE_FILES = frozenset({Platform.SLACK, Platform.CONSOLE})
+"""Where a report file can be delivered. Teams needs its file-consent card first (not built
+yet); its members get the message without the file rather than a failed delivery every week."""
+
 
 class ReportRequest(BaseModel):
     model_config = ConfigDict(frozen=True)

@@ -8,6 +8,7 @@ from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.text import Text
 
+from bot.sparkline import sparkline
 from flows.messages import (
     Button,
     Fields,
@@ -23,7 +24,6 @@ from flows.messages import (
 from flows.text import RichText
 
 _INLINE = re.compile(r"\*(?P<bold>[^*\n]+)\*|_(?P<italic>[^_\n]+)_|`(?P<code>[^`\n]+)`")
-_BARS = "▁▂▃▄▅▆▇█"
 
 
 def to_text(rich_text: RichText, style: str = "") -> Text:
@@ -60,14 +60,6 @@ def _append_toggling(out: Text, text: str, bold: bool) -> bool:
             bold = not bold
         out.append(piece, style="bold" if bold else "")
     return bold
-
-
-def sparkline(values: tuple[float, ...]) -> str:
-    if not values:
-        return ""
-    low, high = min(values), max(values)
-    spread = (high - low) or 1.0
-    return "".join(_BARS[round((value - low) / spread * (len(_BARS) - 1))] for value in values)
 
 
 def _part(part: object) -> RenderableType:

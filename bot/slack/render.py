@@ -12,7 +12,6 @@ Lengths are counted on the text as sent, after escaping, because that is what Sl
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -38,6 +37,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.slack.mrkdwn import escape, to_mrkdwn, to_plain
+from bot.sparkline import sparkline
 from flows.events import FormValue
 from flows.messages import (
     Button,
@@ -94,7 +94,6 @@ PROGRESS_CELLS = 10
 SCALE = range(1, 6)
 
 _T = TypeVar("_T")
-_BARS = "▁▂▃▄▅▆▇█"
 _FILLED = "▰"
 _EMPTY = "▱"
 _ENTITIES = ("&amp;", "&lt;", "&gt;")
@@ -296,23 +295,8 @@ def _progress(part: Progress) -> str:
     return text
 
 
-def sparkline(values: Sequence[float]) -> str:
-    """The last values as block characters scaled from their minimum to their maximum.
-
-    Non-finite values are dropped: they cannot be placed on a scale and must not break a card.
-    """
-    finite = [value for value in values if math.isfinite(value)][-MAX_SPARKLINE_VALUES:]
-    if not finite:
-        return ""
-    low, high = min(finite), max(finite)
-    if high == low:
-        return _BARS[len(_BARS) // 2 - 1] * len(finite)
-    steps = len(_BARS) - 1
-    return "".join(_BARS[round((value - low) / (high - low) * steps)] for value in finite)
-
-
 def _sparkline(part: Sparkline) -> list[Block]:
-    bars = sparkline(part.values)
+    bars = sparkline(part.values, limit=MAX_SPARKLINE_VALUES)
     label = _shorten_mrkdwn(
         to_mrkdwn(part.label).strip(), MAX_CONTEXT_CHARS - len(bars) - len("  ")
     )

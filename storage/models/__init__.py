@@ -34,6 +34,7 @@ from storage.models.rhythm import (
     Response,
     Schedule,
 )
+from storage.models.teams import TeamsReference
 
 __all__ = [
     "Answer",
@@ -68,4 +69,5 @@ __all__ = [
     "Schedule",
     "Space",
     "SpaceMember",
+    "TeamsReference",
 ]

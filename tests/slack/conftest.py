@@ -17,15 +17,11 @@ from apscheduler.events import (
     JobEvent,
     JobExecutionEvent,
 )
-from sqlmodel import and_, col, or_, select
 
-from bot.app import create_app
 from bot.service import Service
 from bot.settings import Settings
-from storage.enums import OutboxStatus
-from storage.models import OutboxMessage, Question
-from storage.store import Store
 from storage.types import utcnow
+from tests.service_runner import ServiceReadings, running_service
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.signing import (
     SIGNING_SECRET,
@@ -61,7 +57,7 @@ class Clock:
 
 
 @dataclass
-class Running:
+class Running(ServiceReadings):
     """A started Hoedan with a client session; helpers send what Slack would send."""
 
     service: Service
@@ -69,16 +65,8 @@ class Running:
     http: aiohttp.ClientSession
 
     @property
-    def url(self) -> str:
-        return self.service.url
-
-    @property
     def events_url(self) -> str:
         return f"{self.url}/slack/events"
-
-    @property
-    def store(self) -> Store:
-        return self.service.hoedan.store
 
     async def event(
         self, event: dict[str, Any], *, event_id: str, retry_num: int | None = None
@@ -101,18 +89,10 @@ class Running:
             self.http, self.events_url, interaction_body(payload), content_type=FORM
         )
 
-    async def settle(self, *, seconds: float = 15.0) -> None:
-        """Wait until acknowledged work is done and nothing in the outbox is due any more."""
+    async def drain_adapter(self) -> None:
         adapter = self.service.slack
         assert adapter is not None
-        await asyncio.wait_for(adapter.drain(), seconds)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + seconds
-        while await self.due_outbox():
-            if loop.time() > deadline:
-                raise AssertionError("the outbox did not empty")
-            self.service.dispatcher.wake()
-            await asyncio.sleep(0.02)
+        await adapter.drain()
 
     async def run_deadline_job(self, *, seconds: float = 15.0) -> None:
         """Run the scheduler's real deadline job now rather than at its next 5-second tick.
@@ -146,29 +126,6 @@ class Running:
             scheduler.remove_listener(listener)
         await self.settle(seconds=seconds)
 
-    async def due_outbox(self) -> list[OutboxMessage]:
-        async with self.store.transaction() as tx:
-            statement = select(OutboxMessage).where(
-                or_(
-                    OutboxMessage.status == OutboxStatus.SENDING,
-                    and_(
-                        OutboxMessage.status == OutboxStatus.PENDING,
-                        col(OutboxMessage.next_attempt_at) <= utcnow(),
-                    ),
-                )
-            )
-            return list((await tx.session.exec(statement)).all())
-
-    async def outbox(self) -> list[OutboxMessage]:
-        async with self.store.transaction() as tx:
-            statement = select(OutboxMessage).order_by(col(OutboxMessage.id))
-            return list((await tx.session.exec(statement)).all())
-
-    async def questions(self) -> list[Question]:
-        async with self.store.transaction() as tx:
-            statement = select(Question).order_by(col(Question.number))
-            return list((await tx.session.exec(statement)).all())
-
 
 def slack_settings(database_url: str, slack: FakeSlack, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
@@ -197,32 +154,16 @@ async def hoedan(sqlite_url: str, slack: FakeSlack) -> AsyncIterator[Running]:
         yield started
 
 
-class running:
-    def __init__(
-        self,
-        settings: Settings,
-        slack: FakeSlack,
-        *,
-        clock: Callable[[], datetime] = utcnow,
-    ) -> None:
-        self._settings = settings
-        self._slack = slack
-        self._clock = clock
-        self._service: Service | None = None
-        self._http: aiohttp.ClientSession | None = None
-
-    async def __aenter__(self) -> Running:
-        hoedan = await asyncio.to_thread(create_app, self._settings, default_log_level="WARNING")
-        self._service = Service(hoedan, clock=self._clock)
-        await self._service.start()
-        self._http = aiohttp.ClientSession()
-        return Running(self._service, self._slack, self._http)
-
-    async def __aexit__(self, *_exc: object) -> None:
-        if self._http is not None:
-            await self._http.close()
-        if self._service is not None:
-            await self._service.stop()
+def running(
+    settings: Settings,
+    slack: FakeSlack,
+    *,
+    clock: Callable[[], datetime] = utcnow,
+) -> running_service[Running]:
+    """Hoedan's real server for one test, talking to the fake ``slack``."""
+    return running_service(
+        settings, lambda service, http: Running(service, slack, http), clock=clock
+    )
 
 
 def all_strings(value: Any) -> list[str]:

@@ -1,0 +1,1 @@
+"""Hoedan in Microsoft Teams, on the Microsoft 365 Agents SDK."""

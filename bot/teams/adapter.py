@@ -1,0 +1,317 @@
+"""Hoedan in Microsoft Teams: the Agents SDK receives, Hoedan acknowledges at once and works after.
+
+``POST /api/messages`` is checked by the SDK's token validator (or let through anonymously when
+``…ANONYMOUS_ALLOWED=true``, for local development), checked for the fields Hoedan cannot do
+without (the SDK would answer a malformed body with a 500), parsed into an SDK ``Activity`` and
+run as a turn through the SDK's ``CloudAdapter``. The turn itself only hands the activity to a
+background task and returns, so Teams has its 202 (or, for a card's Action.Execute, its invoke
+response) within its time-out however busy the database is. The task remembers where the
+conversation lives (for proactive messages), turns the activity into a neutral event, lets the
+runtime handle it (which also drops a repeated activity id) and wakes the outbox.
+
+Replies never go through the turn: they wait in the outbox and the :class:`TeamsDeliverer`
+posts them, retrying where the SDK's connector client would not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from jwt import PyJWTError
+from microsoft_agents.activity import Activity, ActivityTypes, InvokeResponse
+from microsoft_agents.authentication.msal import MsalConnectionManager
+from microsoft_agents.hosting.aiohttp import CloudAdapter
+from microsoft_agents.hosting.core import OutboundHostValidator, TurnContext
+from microsoft_agents.hosting.core.authorization import (
+    AuthenticationConstants,
+    ClaimsIdentity,
+    JwtTokenValidator,
+)
+from pydantic import ValidationError
+
+from bot.logs import register_secrets
+from bot.settings import Settings
+from bot.teams import inbound
+from bot.teams.deliver import TeamsDeliverer
+from bot.teams.references import References, references_in
+from flows.events import ActionEvent, CommandEvent, InboundEvent
+from flows.messages import Message, Paragraph
+from flows.runtime import Runtime
+from flows.text import ours
+from flows.texts import texts_for
+from storage.enums import DeliveryKind, Platform, SpaceKind
+from storage.types import utcnow
+
+log = logging.getLogger(__name__)
+
+MESSAGES_PATH = "/api/messages"
+CARD_RESPONSE_TYPE = "application/vnd.microsoft.activity.message"
+NEEDS_SENDER = frozenset({"message", "invoke"})
+"""Activity types that are someone doing something: without an id and a sender they are
+malformed, since neither deduplication nor an answer would be possible."""
+
+
+class TeamsAdapter:
+    def __init__(
+        self,
+        settings: Settings,
+        runtime: Runtime,
+        *,
+        on_queued: Callable[[], None],
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        if not settings.teams_enabled:
+            raise ValueError("the Teams adapter needs the SDK's service connection settings")
+        if settings.teams_client_secret is not None:
+            register_secrets(settings.teams_client_secret.get_secret_value())
+        self._settings = settings
+        self._runtime = runtime
+        self._on_queued = on_queued
+        self._clock = clock
+        self.texts = texts_for(settings.language)
+        self.connections = MsalConnectionManager(**settings.teams_sdk_config())
+        self._auth = self.connections.get_default_connection_configuration()
+        self.hosts = OutboundHostValidator(enabled=not settings.teams_anonymous_allowed)
+        """With an app registration, activities (and so every stored serviceUrl) must name one of
+        Microsoft's own hosts: a token is never sent anywhere else. Anonymous local development
+        talks to a Playground or fake connector on localhost, so there it is off."""
+        self.cloud = CloudAdapter(connection_manager=self.connections, host_validator=self.hosts)
+        self.cloud.on_turn_error = self._on_turn_error
+        self.references = References(runtime.store)
+        self.deliverer = TeamsDeliverer(
+            runtime.store,
+            self.references,
+            self._token,
+            allowed=self.hosts.is_allowed,
+            truncated_note=self.texts.plain("teams.truncated"),
+        )
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.handled = 0
+        """Accepted activities whose work is done (or found unnecessary), for /healthz."""
+
+    # Receiving ---------------------------------------------------------------------------
+
+    async def handle_http(self, request: web.Request) -> web.StreamResponse:
+        """``POST /api/messages``: authenticate, refuse what is malformed, run the SDK's turn."""
+        identity = await self._authorize(request)
+        if identity is None:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        try:
+            body = json.loads(await request.read())
+        except (ValueError, UnicodeDecodeError):
+            return _bad_request("the body is not JSON")
+        problem = _malformed(body)
+        if problem is not None:
+            log.warning("malformed Teams activity refused: %s", problem)
+            return _bad_request(problem)
+        try:
+            answer = await self.cloud.process_request(_Parsed(request, body, identity), self)
+        except (ValidationError, ValueError, TypeError) as exc:
+            log.warning("Teams activity refused by the SDK: %s", type(exc).__name__)
+            return _bad_request("the activity could not be read")
+        except PermissionError:
+            return web.json_response({"error": "unauthorized"}, status=401)
+        if answer.body is not None:
+            return web.json_response(answer.body, status=answer.status_code)
+        return web.Response(status=answer.status_code)
+
+    async def _authorize(self, request: web.Request) -> ClaimsIdentity | None:
+        """The SDK's own token check; anonymous only when configured and no token is sent."""
+        validator = JwtTokenValidator(self._auth)
+        header = request.headers.get("Authorization")
+        if not header:
+            return validator.get_anonymous_claims() if self._auth.ANONYMOUS_ALLOWED else None
+        scheme, _, token = header.strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        try:
+            return await validator.validate_token(token.strip())
+        except (PyJWTError, ValueError):
+            log.warning("a Teams request with an invalid token was refused")
+            return None
+
+    async def on_turn(self, context: TurnContext) -> None:
+        """The SDK's turn: answer a card's Action.Execute at once, leave the work to a task.
+
+        Other invokes (message extensions, task modules, sign-in) get the SDK's 501: Hoedan
+        offers none of them, and saying so beats pretending it handled them.
+        """
+        activity = context.activity
+        data = activity.model_dump(mode="json", by_alias=True, exclude_none=True)
+        if activity.type == ActivityTypes.invoke and activity.name == inbound.ADAPTIVE_CARD_ACTION:
+            await context.send_activity(self._card_action_response())
+        self._spawn(data)
+
+    def _card_action_response(self) -> Activity:
+        """Teams shows ``value`` briefly under the card; the real answer follows in the chat."""
+        body: dict[str, Any] = {
+            "statusCode": 200,
+            "type": CARD_RESPONSE_TYPE,
+            "value": self.texts.plain("teams.card_received"),
+        }
+        return Activity(
+            type=ActivityTypes.invoke_response, value=InvokeResponse(status=200, body=body)
+        )
+
+    async def _on_turn_error(self, context: TurnContext, error: Exception) -> None:
+        """Replaces the SDK's default, which posts the raw exception text to the user."""
+        log.error("a Teams turn failed: %s", type(error).__name__, exc_info=error)
+        try:
+            await context.send_activity(self.texts.plain("teams.turn_error"))
+        except Exception:
+            log.warning("could not tell the Teams user that their turn failed")
+
+    # Working -----------------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._tasks)
+
+    def _spawn(self, data: Mapping[str, Any]) -> None:
+        actor = inbound.actor_of(data)
+        try:
+            event = inbound.translate(data, actor) if actor is not None else None
+        except Exception:
+            log.exception("a Teams activity could not be read")
+            event = None
+        task = asyncio.ensure_future(self._work(data, event))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _work(self, data: Mapping[str, Any], event: InboundEvent | None) -> None:
+        try:
+            await self.references.remember(references_in(data))
+            if event is not None and self._runtime.wants(event):
+                self._show_typing(data, event)
+                outcome = await self._runtime.handle(event, now=self._clock())
+                if outcome.form is not None:
+                    await self._no_forms_yet(event)
+                self._on_queued()
+        except Exception:
+            log.exception("a Teams activity could not be handled")
+        finally:
+            self.handled += 1
+
+    async def _no_forms_yet(self, event: InboundEvent) -> None:
+        """A button asked for a dialog, which Hoedan cannot show in Teams yet: say so, privately,
+        rather than leave the button looking broken. Queued once per activity, like any reply."""
+        notice = Message(parts=(Paragraph(text=ours(self.texts.plain("teams.no_forms"))),))
+        async with self._runtime.store.transaction() as tx:
+            await tx.outbox.enqueue(
+                idempotency_key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:no-form",
+                platform=Platform.TEAMS,
+                kind=DeliveryKind.DIRECT,
+                payload=notice.model_dump(mode="json"),
+                member_ref=event.actor.external_id,
+            )
+
+    def _show_typing(self, data: Mapping[str, Any], event: InboundEvent) -> None:
+        """In a 1:1 chat, someone who typed a command or pressed a button waits for the answer.
+
+        Elsewhere the answer often goes privately, so a typing indicator in the channel would
+        promise a reply that never comes there.
+        """
+        if (
+            not isinstance(event, CommandEvent | ActionEvent)
+            or event.place.kind != SpaceKind.DIRECT
+        ):
+            return
+        service_url = data.get("serviceUrl")
+        conversation = inbound.where(data)
+        bot_id = inbound.bot_id_of(data)
+        if not isinstance(service_url, str) or conversation is None or bot_id is None:
+            return
+        task = asyncio.ensure_future(
+            self.deliverer.typing(
+                service_url=service_url,
+                conversation_id=conversation.conversation_id,
+                bot_id=bot_id,
+            )
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait for the work of activities already accepted (at shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def close(self) -> None:
+        await self.deliverer.close()
+
+    # Sending -----------------------------------------------------------------------------
+
+    async def _token(self) -> str | None:
+        """A Bot Connector token from the app registration; none when running anonymously."""
+        if self._settings.teams_client_id is None:
+            return None
+        provider = self.connections.get_default_connection()
+        scope = AuthenticationConstants.AGENTS_SDK_SCOPE
+        return await provider.get_access_token(scope, [f"{scope}/.default"])
+
+
+class _Parsed:
+    """The SDK's view of a request (its ``HttpRequestProtocol``), with the body Hoedan already
+    read and checked and the identity Hoedan already validated.
+
+    Hoedan does the token check itself rather than with the SDK's aiohttp middleware, which
+    keeps the identity under a plain string key on the request (aiohttp warns about those).
+    """
+
+    def __init__(self, request: web.Request, body: dict[str, Any], identity: ClaimsIdentity):
+        self._request = request
+        self._body = body
+        self._identity = identity
+
+    @property
+    def method(self) -> str:
+        return self._request.method
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._request.headers
+
+    async def json(self) -> dict[str, Any]:
+        return self._body
+
+    def get_claims_identity(self) -> ClaimsIdentity:
+        return self._identity
+
+    def get_path_param(self, name: str) -> str:
+        return self._request.match_info[name]
+
+
+def _bad_request(why: str) -> web.Response:
+    return web.json_response({"error": why}, status=400)
+
+
+def _malformed(body: object) -> str | None:
+    """Why an activity cannot be used, before the SDK sees it (it would answer 500)."""
+    if not isinstance(body, dict):
+        return "an activity is a JSON object"
+    kind = body.get("type")
+    if not isinstance(kind, str) or not kind:
+        return "the activity has no type"
+    conversation = body.get("conversation")
+    if not isinstance(conversation, dict) or not _text(conversation.get("id")):
+        return "the activity has no conversation id"
+    service_url = body.get("serviceUrl")
+    if service_url is not None and not _text(service_url):
+        return "the activity's serviceUrl is not a web address"
+    if kind in NEEDS_SENDER:
+        sender = body.get("from")
+        if not _text(body.get("id")):
+            return "the activity has no id"
+        if not isinstance(sender, dict) or not _text(sender.get("id")):
+            return "the activity has no sender"
+    return None
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value.strip())

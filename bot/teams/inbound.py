@@ -1,0 +1,304 @@
+"""Teams activities in, neutral events out.
+
+An activity arrives as the Bot Connector's JSON (``from``, ``conversation``, ``entities`` …).
+Teams sends what it sends: fields may be missing or of another type. Every function here
+returns ``None`` for an activity it cannot use and never raises on bad input.
+
+Where things are in Teams:
+
+* a channel conversation id carries the thread it is about: ``19:…@thread.tacv2;messageid=17…``.
+  The part before ``;messageid=`` is the channel (the space); the message id is the thread's root
+  post. A post at the top of a channel is its own root, so it has no thread of its own yet.
+* a 1:1 chat (``conversationType`` "personal") is a direct space: whatever is typed there is a
+  command, as in a Slack DM.
+* in a channel or group chat, Teams only delivers what mentions Hoedan (or, with the resource
+  specific consent permission, every message). ``@Hoedan help`` is a command; a message with
+  #hoedan or #zodan is a message, so that the shared rules for those tags apply.
+* mentions are ``<at>Name</at>`` in the text plus a ``mention`` entity per person. Hoedan's own
+  mention is removed, the others become ``@Name`` with a :class:`Mention`.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flows.events import (
+    ActionEvent,
+    Actor,
+    CommandEvent,
+    InboundEvent,
+    Mention,
+    MessageEvent,
+    Place,
+)
+from storage.enums import Platform, SpaceKind
+
+THREAD_MARK = ";messageid="
+PRIVATE_PLACE_NAME = "Hoedan"
+ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+
+_TAG = re.compile(r"(?<![\w#/@])#(hoedan|zodan)\b", re.IGNORECASE)
+_HTML_TAG = re.compile(
+    r"</?(?:p|div|span|br|b|i|u|s|em|strong|strike|ol|ul|li|blockquote|pre|code|h[1-6])"
+    r"(?:\s[^<>]*)?/?>",
+    re.IGNORECASE,
+)
+_BREAK = re.compile(r"<br\s*/?>|</p>|</div>|</li>", re.IGNORECASE)
+_AT = re.compile(r"<at(?:\s[^<>]*)?>(.*?)</at>", re.IGNORECASE | re.DOTALL)
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _dict(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+@dataclass(frozen=True)
+class Where:
+    """The parts of an activity's conversation Hoedan keeps apart."""
+
+    conversation_id: str
+    """The full id, as Teams addresses replies in this thread."""
+    space_id: str
+    """The channel (or chat) without a thread: the neutral space's external id."""
+    root: str | None
+    """The thread's root post, when the conversation id names one."""
+    kind: SpaceKind
+    name: str
+
+
+def where(activity: Mapping[str, Any]) -> Where | None:
+    conversation = _dict(activity.get("conversation"))
+    conversation_id = _str(conversation.get("id"))
+    if conversation_id is None:
+        return None
+    space_id, mark, root = conversation_id.partition(THREAD_MARK)
+    kind = {
+        "personal": SpaceKind.DIRECT,
+        "groupChat": SpaceKind.GROUP,
+    }.get(str(conversation.get("conversationType") or ""), SpaceKind.CHANNEL)
+    if kind is SpaceKind.CHANNEL and conversation.get("isGroup") is False:
+        kind = SpaceKind.DIRECT
+    channel_data = _dict(activity.get("channelData"))
+    name = (
+        _str(_dict(channel_data.get("channel")).get("name"))
+        or _str(conversation.get("name"))
+        or (PRIVATE_PLACE_NAME if kind is SpaceKind.DIRECT else space_id)
+    )
+    return Where(
+        conversation_id=conversation_id,
+        space_id=space_id,
+        root=root if mark and root else None,
+        kind=kind,
+        name=name,
+    )
+
+
+def user_id_of(activity: Mapping[str, Any]) -> str | None:
+    return _str(_dict(activity.get("from")).get("id"))
+
+
+def bot_id_of(activity: Mapping[str, Any]) -> str | None:
+    return _str(_dict(activity.get("recipient")).get("id"))
+
+
+def tenant_of(activity: Mapping[str, Any]) -> str | None:
+    return _str(_dict(activity.get("conversation")).get("tenantId")) or _str(
+        _dict(_dict(activity.get("channelData")).get("tenant")).get("id")
+    )
+
+
+def actor_of(activity: Mapping[str, Any]) -> Actor | None:
+    sender = _dict(activity.get("from"))
+    user_id = _str(sender.get("id"))
+    if user_id is None:
+        return None
+    client = next(
+        (
+            _dict(entity)
+            for entity in _list(activity.get("entities"))
+            if _dict(entity).get("type") == "clientInfo"
+        ),
+        {},
+    )
+    return Actor(
+        platform=Platform.TEAMS,
+        external_id=user_id,
+        display_name=_str(sender.get("name")) or "",
+        locale=_str(activity.get("locale")) or _str(client.get("locale")),
+        timezone=_str(activity.get("localTimezone")) or _str(client.get("timezone")),
+    )
+
+
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class TeamsText:
+    """Incoming text as plain words, plus the people it mentioned (not Hoedan)."""
+
+    text: str
+    mentions: tuple[Mention, ...]
+    mentioned_bot: bool
+
+
+def from_teams(text: object, entities: object, bot_id: str | None) -> TeamsText:
+    """Teams' message text as the reader saw it; Hoedan's own mention removed.
+
+    The mentioned person is known from the entity whose ``text`` (``<at>Name</at>``) appears in
+    the message, never from the name alone, so typing ``<at>Anna</at>`` by hand mentions nobody.
+    """
+    if not isinstance(text, str):
+        return TeamsText(text="", mentions=(), mentioned_bot=False)
+    by_tag: dict[str, tuple[str, str]] = {}
+    mentioned_bot = False
+    for raw in _list(entities):
+        entity = _dict(raw)
+        if entity.get("type") != "mention":
+            continue
+        person = _dict(entity.get("mentioned"))
+        person_id = _str(person.get("id"))
+        tag = _str(entity.get("text"))
+        if person_id is None or tag is None:
+            continue
+        if person_id == bot_id:
+            mentioned_bot = True
+        by_tag[tag] = (person_id, _str(person.get("name")) or _at_name(tag))
+    mentions: dict[str, str] = {}
+
+    def replace(match: re.Match[str]) -> str:
+        found = by_tag.get(match.group(0))
+        if found is None:
+            return html.unescape(_HTML_TAG.sub("", match.group(1)))
+        person_id, name = found
+        if person_id == bot_id:
+            return " "
+        mentions.setdefault(person_id, name)
+        return "@" + name
+
+    with_breaks = _BREAK.sub("\n", text)
+    replaced = _AT.sub(lambda m: "\x00" + replace(m) + "\x01", with_breaks)
+    pieces = re.split(r"(\x00[^\x00\x01]*\x01)", replaced)
+    plain = "".join(
+        piece[1:-1] if piece.startswith("\x00") else html.unescape(_HTML_TAG.sub("", piece))
+        for piece in pieces
+    )
+    cleaned = re.sub(r"[ \t]+", " ", plain).strip()
+    return TeamsText(
+        text=cleaned,
+        mentions=tuple(Mention(external_id=i, display_name=n) for i, n in mentions.items()),
+        mentioned_bot=mentioned_bot,
+    )
+
+
+def _at_name(tag: str) -> str:
+    match = _AT.fullmatch(tag)
+    return html.unescape(match.group(1)) if match else tag
+
+
+def _place(spot: Where, *, message_id: str | None) -> Place:
+    """A root post in a channel is no thread yet; a reply names its root as the thread."""
+    thread = spot.root if spot.root is not None and spot.root != message_id else None
+    return Place(
+        platform=Platform.TEAMS,
+        external_id=spot.space_id,
+        name=spot.name,
+        kind=spot.kind,
+        thread_ref=thread,
+    )
+
+
+def translate(activity: Mapping[str, Any], actor: Actor) -> InboundEvent | None:
+    """The neutral event for an activity, or ``None`` when Hoedan has nothing to do with it."""
+    activity_id = _str(activity.get("id"))
+    spot = where(activity)
+    if activity_id is None or spot is None:
+        return None
+    kind = activity.get("type")
+    if kind == "message":
+        submitted = card_action(activity.get("value"))
+        if submitted is not None:
+            return _action(activity, actor, spot, activity_id, submitted)
+        return message(activity, actor, spot, activity_id)
+    if kind == "invoke" and activity.get("name") == ADAPTIVE_CARD_ACTION:
+        executed = execute_action(activity.get("value"))
+        if executed is not None:
+            return _action(activity, actor, spot, activity_id, executed)
+    return None
+
+
+def message(
+    activity: Mapping[str, Any], actor: Actor, spot: Where, activity_id: str
+) -> CommandEvent | MessageEvent | None:
+    if _dict(activity.get("from")).get("role") == "bot":
+        return None
+    bot_id = bot_id_of(activity)
+    if actor.external_id == bot_id:
+        return None
+    converted = from_teams(activity.get("text"), activity.get("entities"), bot_id)
+    place = _place(spot, message_id=activity_id)
+    if not converted.text:
+        return None
+    addressed = converted.mentioned_bot and not _TAG.search(converted.text)
+    if spot.kind is SpaceKind.DIRECT or addressed:
+        return CommandEvent(
+            actor=actor,
+            place=place,
+            delivery_id=activity_id,
+            text=converted.text,
+            mentions=converted.mentions,
+        )
+    return MessageEvent(
+        actor=actor,
+        place=place,
+        delivery_id=activity_id,
+        text=converted.text,
+        message_ref=activity_id,
+        mentions=converted.mentions,
+    )
+
+
+def card_action(value: object) -> tuple[str, str] | None:
+    """``(verb, value)`` from an Action.Submit's data, sent back as a message's ``value``."""
+    data = _dict(value)
+    verb = _str(data.get("verb"))
+    if verb is None:
+        return None
+    raw = data.get("value", "")
+    return verb, raw if isinstance(raw, str) else ""
+
+
+def execute_action(value: object) -> tuple[str, str] | None:
+    """``(verb, value)`` from an Action.Execute invoke (``value.action.verb`` and its data)."""
+    action = _dict(_dict(value).get("action"))
+    verb = _str(action.get("verb")) or _str(_dict(action.get("data")).get("verb"))
+    if verb is None:
+        return None
+    raw = _dict(action.get("data")).get("value", "")
+    return verb, raw if isinstance(raw, str) else ""
+
+
+def _action(
+    activity: Mapping[str, Any],
+    actor: Actor,
+    spot: Where,
+    activity_id: str,
+    action: tuple[str, str],
+) -> ActionEvent:
+    """A card button: the card it was on is ``replyToId``, and that post's thread the place."""
+    card_id = _str(activity.get("replyToId"))
+    return ActionEvent(
+        actor=actor,
+        place=_place(spot, message_id=card_id),
+        delivery_id=activity_id,
+        action=action[0],
+        value=action[1],
+        message_ref=card_id,
+    )

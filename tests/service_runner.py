@@ -1,0 +1,106 @@
+"""Hoedan's real service, started for an end-to-end test and stopped after it.
+
+Each platform's tests wrap the started service in their own ``Running`` (which knows how to
+send that platform's requests and what its fake answered); starting and stopping is the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+from typing import Generic, TypeVar
+
+import aiohttp
+from sqlmodel import and_, col, or_, select
+
+from bot.app import create_app
+from bot.service import Service
+from bot.settings import Settings
+from storage.enums import OutboxStatus
+from storage.models import OutboxMessage, Question
+from storage.store import Store
+from storage.types import utcnow
+
+R = TypeVar("R")
+
+
+class running_service(Generic[R]):
+    def __init__(
+        self,
+        settings: Settings,
+        wrap: Callable[[Service, aiohttp.ClientSession], R],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self._settings = settings
+        self._wrap = wrap
+        self._clock = clock
+        self._service: Service | None = None
+        self._http: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> R:
+        hoedan = await asyncio.to_thread(create_app, self._settings, default_log_level="WARNING")
+        self._service = Service(hoedan, clock=self._clock)
+        await self._service.start()
+        self._http = aiohttp.ClientSession()
+        return self._wrap(self._service, self._http)
+
+    async def __aexit__(self, *_exc: object) -> None:
+        if self._http is not None:
+            await self._http.close()
+        if self._service is not None:
+            await self._service.stop()
+
+
+class ServiceReadings:
+    """What a test reads back from a started service's database, whatever the platform."""
+
+    service: Service
+
+    @property
+    def url(self) -> str:
+        return self.service.url
+
+    @property
+    def store(self) -> Store:
+        return self.service.hoedan.store
+
+    async def drain_adapter(self) -> None:
+        """Wait for the platform adapter's acknowledged work (each platform says how)."""
+        raise NotImplementedError
+
+    async def settle(self, *, seconds: float = 15.0) -> None:
+        """Wait until acknowledged work is done and nothing in the outbox is due any more."""
+        await asyncio.wait_for(self.drain_adapter(), seconds)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while await self.due_outbox():
+            if loop.time() > deadline:
+                raise AssertionError("the outbox did not empty")
+            self.service.dispatcher.wake()
+            await asyncio.sleep(0.02)
+
+    async def due_outbox(self) -> list[OutboxMessage]:
+        """Messages being sent, or waiting whose time has come: while any, work is going on."""
+        async with self.store.transaction() as tx:
+            statement = select(OutboxMessage).where(
+                or_(
+                    OutboxMessage.status == OutboxStatus.SENDING,
+                    and_(
+                        OutboxMessage.status == OutboxStatus.PENDING,
+                        col(OutboxMessage.next_attempt_at) <= utcnow(),
+                    ),
+                )
+            )
+            return list((await tx.session.exec(statement)).all())
+
+    async def outbox(self) -> list[OutboxMessage]:
+        async with self.store.transaction() as tx:
+            statement = select(OutboxMessage).order_by(col(OutboxMessage.id))
+            return list((await tx.session.exec(statement)).all())
+
+    async def questions(self) -> list[Question]:
+        async with self.store.transaction() as tx:
+            statement = select(Question).order_by(col(Question.number))
+            return list((await tx.session.exec(statement)).all())

@@ -1,0 +1,178 @@
+"""Teams activities to neutral events, including odd and hostile ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from bot.teams.inbound import actor_of, from_teams, translate
+from flows.events import ActionEvent, CommandEvent, Mention, MessageEvent
+from storage.enums import Platform, SpaceKind
+
+BOT = "28:bot"
+CHANNEL = "19:kanaal@thread.tacv2"
+
+
+def _activity(**values: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "type": "message",
+        "id": "1700000000123",
+        "serviceUrl": "https://smba.trafficmanager.net/emea/",
+        "from": {"id": "29:anna", "name": "Anna"},
+        "recipient": {"id": BOT, "name": "Hoedan"},
+        "conversation": {"id": "a:1anna", "conversationType": "personal", "tenantId": "t"},
+        "text": "help",
+    }
+    body.update(values)
+    return body
+
+
+def _event(body: dict[str, Any]) -> object:
+    actor = actor_of(body)
+    assert actor is not None
+    return translate(body, actor)
+
+
+def test_a_personal_message_is_a_command() -> None:
+    event = _event(_activity())
+
+    assert isinstance(event, CommandEvent)
+    assert event.text == "help"
+    assert event.delivery_id == "1700000000123"
+    assert event.place.kind is SpaceKind.DIRECT
+    assert event.place.external_id == "a:1anna"
+    assert event.actor.platform is Platform.TEAMS
+    assert event.actor.display_name == "Anna"
+
+
+def test_the_bots_mention_is_removed_and_others_become_mentions() -> None:
+    text = "<at>Hoedan</at> rol <at>Bram Jansen</at> coach"
+    entities = [
+        {"type": "mention", "text": "<at>Hoedan</at>", "mentioned": {"id": BOT, "name": "Hoedan"}},
+        {
+            "type": "mention",
+            "text": "<at>Bram Jansen</at>",
+            "mentioned": {"id": "29:bram", "name": "Bram Jansen"},
+        },
+    ]
+
+    converted = from_teams(text, entities, BOT)
+
+    assert converted.text == "rol @Bram Jansen coach"
+    assert converted.mentions == (Mention(external_id="29:bram", display_name="Bram Jansen"),)
+    assert converted.mentioned_bot
+
+
+def test_a_typed_at_tag_without_an_entity_mentions_nobody() -> None:
+    converted = from_teams("hoi <at>Bram</at> &amp; <p>jij</p>", [], BOT)
+
+    assert converted.text == "hoi Bram & jij"
+    assert converted.mentions == ()
+    assert not converted.mentioned_bot
+
+
+def test_a_channel_post_with_hoedan_is_a_message_at_the_top_of_a_new_thread() -> None:
+    body = _activity(
+        text="#hoedan Wie weet raad?",
+        conversation={"id": f"{CHANNEL};messageid=1700000000123", "conversationType": "channel"},
+        channelData={"channel": {"id": CHANNEL, "name": "Algemeen"}},
+    )
+
+    event = _event(body)
+
+    assert isinstance(event, MessageEvent)
+    assert event.place.external_id == CHANNEL
+    assert event.place.name == "Algemeen"
+    assert event.place.thread_ref is None
+    assert event.message_ref == "1700000000123"
+
+
+def test_a_reply_in_a_channel_thread_names_its_root() -> None:
+    body = _activity(
+        id="1700000000999",
+        text="#zodan Zo deden wij het.",
+        conversation={"id": f"{CHANNEL};messageid=1700000000123", "conversationType": "channel"},
+    )
+
+    event = _event(body)
+
+    assert isinstance(event, MessageEvent)
+    assert event.place.thread_ref == "1700000000123"
+
+
+def test_a_mention_with_hoedan_tag_in_a_channel_stays_a_message() -> None:
+    body = _activity(
+        text="<at>Hoedan</at> #hoedan Vraag",
+        entities=[
+            {"type": "mention", "text": "<at>Hoedan</at>", "mentioned": {"id": BOT, "name": "H"}}
+        ],
+        conversation={"id": CHANNEL, "conversationType": "channel"},
+    )
+
+    event = _event(body)
+
+    assert isinstance(event, MessageEvent)
+    assert event.text == "#hoedan Vraag"
+
+
+def test_card_submit_and_execute_are_actions() -> None:
+    submit = _activity(value={"verb": "answer.helpful", "value": "4"}, replyToId="55")
+    del submit["text"]
+    execute = _activity(
+        type="invoke",
+        name="adaptiveCard/action",
+        value={"action": {"type": "Action.Execute", "verb": "help.show", "data": {"value": "x"}}},
+    )
+
+    submitted = _event(submit)
+    executed = _event(execute)
+
+    assert isinstance(submitted, ActionEvent)
+    assert (submitted.action, submitted.value, submitted.message_ref) == (
+        "answer.helpful",
+        "4",
+        "55",
+    )
+    assert isinstance(executed, ActionEvent)
+    assert (executed.action, executed.value) == ("help.show", "x")
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"id": None},
+        {"conversation": None},
+        {"conversation": {"id": 5}},
+        {"type": "conversationUpdate"},
+        {"text": None},
+        {"text": "   "},
+        {"from": {"id": BOT}},
+        {"from": {"id": "29:x", "role": "bot"}},
+        {"type": "invoke", "name": "composeExtension/query"},
+        {"text": None, "value": {"verb": 12}},
+    ],
+)
+def test_activities_hoedan_cannot_use_give_nothing(changes: dict[str, Any]) -> None:
+    body = _activity(**changes)
+    actor = actor_of(body)
+
+    assert actor is None or translate(body, actor) is None
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"entities": "nope"},
+        {"entities": [None, 3, {"type": "mention"}, {"type": "mention", "mentioned": "x"}]},
+        {"channelData": [1]},
+        {"conversation": {"id": "a:1", "conversationType": 7}},
+        {"value": {"verb": "x", "value": {"nested": True}}},
+    ],
+)
+def test_odd_fields_never_raise(changes: dict[str, Any]) -> None:
+    body = _activity(**changes)
+    actor = actor_of(body)
+
+    assert actor is not None
+    assert translate(body, actor) is not None

@@ -7,6 +7,7 @@ send that platform's requests and what its fake answered); starting and stopping
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -53,7 +54,7 @@ class running_service(Generic[R]):
             await self._service.stop()
 
 
-class ServiceReadings:
+class ServiceReadings(ABC):
     """What a test reads back from a started service's database, whatever the platform."""
 
     service: Service
@@ -66,9 +67,9 @@ class ServiceReadings:
     def store(self) -> Store:
         return self.service.hoedan.store
 
+    @abstractmethod
     async def drain_adapter(self) -> None:
         """Wait for the platform adapter's acknowledged work (each platform says how)."""
-        raise NotImplementedError
 
     async def settle(self, *, seconds: float = 15.0) -> None:
         """Wait until acknowledged work is done and nothing in the outbox is due any more."""

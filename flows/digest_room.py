@@ -151,10 +151,12 @@ async def fire_due_digests(
             admin_ids=config.admins,
             admin_keys=frozenset(name_key(admin) for admin in config.admins),
         )
+        chosen_slots = await tx.digest.preferences([m.id for m in coordinators if m.id])
+        sent = await tx.digest.sent_since(now - grace)
         due: list[tuple[int, datetime]] = []
         for member in coordinators:
             assert member.id is not None
-            chosen = await tx.digest.preference(member.id)
+            chosen = chosen_slots.get(member.id)
             if chosen is not None and not chosen.active:
                 continue
             weekday, time_of_day = (
@@ -164,16 +166,20 @@ async def fire_due_digests(
             )
             planned = latest_time(weekday, time_of_day, _timezone(member, config), now=now)
             # Someone Hoedan first met after the planned time gets the next one, not this one.
-            if member.created_at <= planned <= now and now - planned <= grace:
+            if (
+                member.created_at <= planned <= now
+                and now - planned <= grace
+                and (member.id, planned) not in sent
+            ):
                 due.append((member.id, planned))
-    sent = 0
+    queued = 0
     for member_id, planned in due:
         try:
             async with store.transaction() as tx:
-                sent += await _send_weekly(tx, config, member_id, planned)
+                queued += await _send_weekly(tx, config, member_id, planned)
         except Exception:
             log.exception("the weekly digest for member %s could not be sent", member_id)
-    return sent
+    return queued
 
 
 async def _send_weekly(
@@ -184,11 +190,13 @@ async def _send_weekly(
     if member is None or network is None or network.id is None:
         return 0
     window = Window(planned - WEEK, planned)
-    digest = await build(tx, network_id=network.id, network=network.name, window=window)
-    if not await tx.digest.record_sent(
-        coordinator_id=member_id, window=window, content=_figures(digest)
-    ):
+    # Claimed before it is built: another scheduler over this database builds nothing.
+    if not await tx.digest.record_sent(coordinator_id=member_id, window=window):
         return 0
+    digest = await build(tx, network_id=network.id, network=network.name, window=window)
+    await tx.digest.keep_figures(
+        coordinator_id=member_id, period_end=planned, content=_figures(digest)
+    )
     texts = texts_for(member.locale if member.locale in {"nl", "en"} else config.language)
     zone = _timezone(member, config)
     attached = member.platform in RECEIVE_FILES

@@ -217,9 +217,31 @@ class DigestRepository:
         await self._session.flush()
         return row
 
-    async def record_sent(
-        self, *, coordinator_id: int, window: Window, content: dict[str, Any]
-    ) -> bool:
+    async def preferences(self, member_ids: Sequence[int]) -> dict[int, DigestPreference]:
+        if not member_ids:
+            return {}
+        statement = select(DigestPreference).where(col(DigestPreference.member_id).in_(member_ids))
+        return {row.member_id: row for row in (await self._session.exec(statement)).all()}
+
+    async def sent_since(self, since: datetime) -> set[tuple[int, datetime]]:
+        """(coordinator, period end) of the weekly digests sent for periods ending after
+        ``since``: what a scheduler tick must not build again."""
+        statement = core_select(col(Digest.coordinator_id), col(Digest.period_end)).where(
+            col(Digest.period_end) >= since
+        )
+        return {(int(member), _utc(end)) for member, end in await self._rows(statement)}
+
+    async def keep_figures(
+        self, *, coordinator_id: int, period_end: datetime, content: dict[str, Any]
+    ) -> None:
+        statement = select(Digest).where(
+            col(Digest.coordinator_id) == coordinator_id, col(Digest.period_end) == period_end
+        )
+        row = (await self._session.exec(statement)).one()
+        row.content = content
+        self._session.add(row)
+
+    async def record_sent(self, *, coordinator_id: int, window: Window) -> bool:
         """Claim the weekly digest of a coordinator for a period; False when it was sent."""
         return await insert_if_absent(
             self._session,
@@ -228,7 +250,7 @@ class DigestRepository:
                 "coordinator_id": coordinator_id,
                 "period_start": window.start,
                 "period_end": window.end,
-                "content": content,
+                "content": {},
                 "created_at": utcnow(),
             },
             ["coordinator_id", "period_end"],

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
 
+from flows import digest_room
 from flows.config import FlowConfig
-from flows.digest import Signal, SignalKind, build
+from flows.digest import Digest, Signal, SignalKind, build
 from flows.digest_room import chat_message, next_time
 from flows.rhythm import fire_due_schedules
 from flows.texts import texts_for
 from storage.enums import DeliveryKind, Role
-from storage.models import Digest, OutboxMessage
+from storage.models import Digest as DigestRow
+from storage.models import OutboxMessage
 from storage.repositories.digest import WEEK, Window
-from storage.store import Store
+from storage.store import Store, Transaction
 from storage.types import utcnow
 from tests.flows.helpers import Chat, member_named, message_text
 
@@ -97,7 +100,7 @@ async def test_the_weekly_digest_comes_on_friday_at_four_once(chat: Chat, store:
     messages = {row.member_ref: row.id for row in sent}
     assert all(row.id == (messages[row.member_ref] or 0) + 1 for row in reports)
     async with store.transaction() as tx:
-        kept = (await tx.session.exec(select(Digest))).all()
+        kept = (await tx.session.exec(select(DigestRow))).all()
     assert {row.period_end for row in kept} == {FRIDAY_SLOT}
     assert {row.period_start for row in kept} == {FRIDAY_SLOT - timedelta(days=7)}
 
@@ -157,3 +160,27 @@ async def test_a_long_list_of_signals_is_cut_with_a_pointer_to_the_report(store:
     assert "kanaal-7 is al 37 dagen stil" in text
     assert "kanaal-8" not in text
     assert "En nog 3 signalen: zie het volledige rapport." in text
+
+
+async def test_a_sent_weekly_digest_is_not_built_again_on_later_ticks(
+    chat: Chat, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[Window] = []
+    real_build = digest_room.build
+
+    async def counting_build(tx: Transaction, **kwargs: Any) -> Digest:
+        built.append(kwargs["window"])
+        return await real_build(tx, **kwargs)
+
+    monkeypatch.setattr(digest_room, "build", counting_build)
+    assert await fire_due_schedules(store, CONFIG, now=FRIDAY_SLOT + timedelta(seconds=5)) == 2
+    for minutes in (1, 2, 60, 300):  # the scheduler ticks on within the grace period
+        assert (
+            await fire_due_schedules(store, CONFIG, now=FRIDAY_SLOT + timedelta(minutes=minutes))
+            == 0
+        )
+
+    assert len(built) == 2
+    async with store.transaction() as tx:
+        kept = (await tx.session.exec(select(DigestRow))).all()
+    assert {row.content["questions"] for row in kept} == {0}  # the figures are kept

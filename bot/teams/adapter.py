@@ -19,6 +19,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -38,10 +39,11 @@ from pydantic import ValidationError
 from bot.logs import register_secrets
 from bot.settings import Settings
 from bot.teams import inbound
-from bot.teams.deliver import TeamsDeliverer
+from bot.teams.deliver import TeamsDeliverer, form_payload
 from bot.teams.references import References, references_in
-from flows.events import ActionEvent, CommandEvent, InboundEvent
-from flows.messages import Message, Paragraph
+from bot.teams.render import FormTexts
+from flows.events import ActionEvent, CommandEvent, FormSubmitted, InboundEvent
+from flows.messages import Form, Message, Paragraph
 from flows.runtime import Runtime
 from flows.text import ours
 from flows.texts import texts_for
@@ -90,6 +92,11 @@ class TeamsAdapter:
             self._token,
             allowed=self.hosts.is_allowed,
             truncated_note=self.texts.plain("teams.truncated"),
+            form_texts=FormTexts(
+                required=self.texts.plain("teams.form_required"),
+                members_placeholder=self.texts.plain("teams.form_members"),
+                truncated=self.texts.plain("teams.truncated"),
+            ),
         )
         self._tasks: set[asyncio.Task[None]] = set()
         self.handled = 0
@@ -187,29 +194,93 @@ class TeamsAdapter:
     async def _work(self, data: Mapping[str, Any], event: InboundEvent | None) -> None:
         try:
             await self.references.remember(references_in(data))
+            if isinstance(event, FormSubmitted):
+                if not await self._complete(data, event):
+                    self._on_queued()
+                    return
+                event = await self._known_members(data, event)
             if event is not None and self._runtime.wants(event):
                 self._show_typing(data, event)
                 outcome = await self._runtime.handle(event, now=self._clock())
                 if outcome.form is not None:
-                    await self._no_forms_yet(event)
+                    await self._send_form(event, outcome.form)
                 self._on_queued()
         except Exception:
             log.exception("a Teams activity could not be handled")
         finally:
             self.handled += 1
 
-    async def _no_forms_yet(self, event: InboundEvent) -> None:
-        """A button asked for a dialog, which Hoedan cannot show in Teams yet: say so, privately,
-        rather than leave the button looking broken. Queued once per activity, like any reply."""
-        notice = Message(parts=(Paragraph(text=ours(self.texts.plain("teams.no_forms"))),))
+    async def _send_form(self, event: InboundEvent, form: Form) -> None:
+        """A button asked for a dialog: it goes to the member's 1:1 chat as a form card.
+
+        Teams has no modal a bot can open in reply to a card button, and a form posted in a
+        channel would be filled in by whoever came first; the 1:1 chat is the member's own.
+        The card is queued once per activity, like any reply, so a retried activity sends it
+        once, and it names the place the button was pressed so the answer lands there.
+        """
+        origin = inbound.encode_origin(event.place, form.context)
         async with self._runtime.store.transaction() as tx:
             await tx.outbox.enqueue(
-                idempotency_key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:no-form",
+                idempotency_key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:form",
+                platform=Platform.TEAMS,
+                kind=DeliveryKind.DIRECT,
+                payload=form_payload(form, origin),
+                member_ref=event.actor.external_id,
+            )
+
+    async def _complete(self, data: Mapping[str, Any], event: FormSubmitted) -> bool:
+        """Whether a submitted form has every required value; if not, the member hears so
+        privately and nothing reaches a flow (the card stays in the chat to send again)."""
+        form = inbound.form_data(data)
+        if form is None or not inbound.missing_required(form):
+            return True
+        notice = Message(parts=(Paragraph(text=ours(self.texts.plain("teams.form_incomplete"))),))
+        async with self._runtime.store.transaction() as tx:
+            await tx.outbox.enqueue(
+                idempotency_key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:incomplete",
                 platform=Platform.TEAMS,
                 kind=DeliveryKind.DIRECT,
                 payload=notice.model_dump(mode="json"),
                 member_ref=event.actor.external_id,
             )
+        return False
+
+    async def _known_members(self, data: Mapping[str, Any], event: FormSubmitted) -> FormSubmitted:
+        """Names typed in member inputs that match exactly one Teams member Hoedan knows become
+        that member's Teams id, as Slack's people picker would have given.
+
+        A name nobody matches stays its name key (see ``inbound.form_values``), so the flow
+        creates a member by that name; such a member can be named in Hoedan but not messaged
+        until Hoedan sees them in Teams.
+        """
+        fields = inbound.member_inputs(inbound.form_data(data) or {})
+        if not fields or not event.member_names:
+            return event
+        resolved: dict[str, tuple[str, str]] = {}
+        async with self._runtime.store.transaction() as tx:
+            network = await tx.networks.by_slug(self._runtime.config.network_slug)
+            if network is None or network.id is None:
+                return event
+            for key, typed in event.member_names.items():
+                found = await tx.members.find(
+                    network_id=network.id, platform=Platform.TEAMS, reference=typed
+                )
+                real = [member for member in found if member.external_id != key]
+                if len(real) == 1:
+                    resolved[key] = (real[0].external_id, real[0].display_name)
+        if not resolved:
+            return event
+        values = dict(event.values)
+        for name in fields:
+            picked = values.get(name)
+            if isinstance(picked, list):
+                ids = [resolved.get(ref, (ref, ""))[0] for ref in picked]
+                values[name] = list(dict.fromkeys(ids))
+        names: dict[str, str] = {}
+        for key, typed in event.member_names.items():
+            ref, name = resolved.get(key, (key, typed))
+            names[ref] = name
+        return replace(event, values=values, member_names=names)
 
     def _show_typing(self, data: Mapping[str, Any], event: InboundEvent) -> None:
         """In a 1:1 chat, someone who typed a command or pressed a button waits for the answer.

@@ -33,8 +33,8 @@ from sqlmodel import select
 from bot.outbox import DeliveryResult, Failed, RetryLater, Sent
 from bot.teams.inbound import THREAD_MARK
 from bot.teams.references import CONVERSATION, USER, Reference, References
-from bot.teams.render import message_activity
-from flows.messages import Message
+from bot.teams.render import FormTexts, form_activity, message_activity
+from flows.messages import Form, Message
 from storage.enums import DeliveryKind, Platform, SpaceKind
 from storage.models import OutboxMessage, Space
 from storage.store import Store
@@ -46,6 +46,19 @@ MAX_RETRY_AFTER = 3600.0
 
 TokenSource = Callable[[], Awaitable[str | None]]
 """The bearer token for the Bot Connector, or None when running anonymously."""
+
+
+FORM_PAYLOAD = "teams_form"
+"""An outbox payload with this key is a form card, not a neutral message.
+
+The outbox holds neutral messages, and forms are no message: on Slack they open as a modal at
+once and never wait in the outbox. Teams can only show a form as a card in the member's 1:1
+chat, sent like any direct message, so the form waits under this key (with where it was opened)
+in a ``DeliveryKind.DIRECT`` payload, and no storage enum has to learn about Teams."""
+
+
+def form_payload(form: Form, origin: dict[str, Any]) -> dict[str, Any]:
+    return {FORM_PAYLOAD: form.model_dump(mode="json"), "origin": origin}
 
 
 class ConnectorError(Exception):
@@ -70,6 +83,7 @@ class TeamsDeliverer:
         *,
         allowed: Callable[[str], bool],
         truncated_note: str,
+        form_texts: FormTexts,
     ) -> None:
         self._allowed = allowed
         """Whether a serviceUrl may be called (the SDK's outbound host validator)."""
@@ -77,6 +91,7 @@ class TeamsDeliverer:
         self._references = references
         self._token = token
         self._truncated_note = truncated_note
+        self._form_texts = form_texts
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -89,8 +104,7 @@ class TeamsDeliverer:
             kind = DeliveryKind(message.kind)
             if kind in (DeliveryKind.GROUP, DeliveryKind.FILE):
                 return Failed(error=f"Teams has no {kind.value} delivery yet")
-            card = Message.model_validate(message.payload)
-            activity = message_activity(card, truncated_note=self._truncated_note)
+            activity = self._activity(message.payload)
             if kind is DeliveryKind.POST or (
                 kind is DeliveryKind.EPHEMERAL and await self._is_personal(message.channel_ref)
             ):
@@ -105,6 +119,17 @@ class TeamsDeliverer:
         except ValueError as exc:
             log.error("outbox message %s cannot be delivered to Teams: %s", message.id, exc)
             return Failed(error=str(exc))
+
+    def _activity(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A form card (see ``form_payload``) or a neutral message as a card."""
+        if FORM_PAYLOAD in payload:
+            form = Form.model_validate(payload[FORM_PAYLOAD])
+            origin = payload.get("origin")
+            return form_activity(
+                form, origin if isinstance(origin, dict) else {}, texts=self._form_texts
+            )
+        card = Message.model_validate(payload)
+        return message_activity(card, truncated_note=self._truncated_note)
 
     async def typing(self, *, service_url: str, conversation_id: str, bot_id: str) -> None:
         """Show "Hoedan is typing…" while an answer is being made; best effort only.

@@ -26,16 +26,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.teams.render import FORM_VERB, INPUT_PREFIX
 from flows.events import (
     ActionEvent,
     Actor,
     CommandEvent,
+    FormSubmitted,
+    FormValue,
     InboundEvent,
     Mention,
     MessageEvent,
     Place,
 )
 from storage.enums import Platform, SpaceKind
+from storage.repositories.members import name_key
 
 THREAD_MARK = ";messageid="
 PRIVATE_PLACE_NAME = "Hoedan"
@@ -222,6 +226,9 @@ def translate(activity: Mapping[str, Any], actor: Actor) -> InboundEvent | None:
     if activity_id is None or spot is None:
         return None
     kind = activity.get("type")
+    form = form_data(activity)
+    if form is not None:
+        return form_submitted(activity, actor, activity_id, form)
     if kind == "message":
         submitted = card_action(activity.get("value"))
         if submitted is not None:
@@ -302,3 +309,130 @@ def _action(
         value=action[1],
         message_ref=card_id,
     )
+
+
+# Forms -------------------------------------------------------------------------------------
+
+
+def encode_origin(place: Place, context: str) -> dict[str, Any]:
+    """What a form card carries of where it was opened, like Slack's ``private_metadata``.
+
+    The card itself is sent to the member's 1:1 chat, but the form belongs to the place where
+    the button was pressed (a question's thread, a channel's session): that place comes back
+    with the submission, so the runtime sees the same place it would after a Slack modal.
+    """
+    return {
+        "c": place.external_id,
+        "n": place.name,
+        "k": place.kind.value,
+        "t": place.thread_ref,
+        "x": context,
+    }
+
+
+def _origin_place(origin: Mapping[str, Any], spot: Where) -> Place:
+    """The place an origin names; without a usable one, where the card was submitted."""
+    space = _str(origin.get("c"))
+    if space is None:
+        return _place(spot, message_id=None)
+    try:
+        kind = SpaceKind(str(origin.get("k") or ""))
+    except ValueError:
+        kind = SpaceKind.CHANNEL
+    return Place(
+        platform=Platform.TEAMS,
+        external_id=space,
+        name=_str(origin.get("n")) or (PRIVATE_PLACE_NAME if kind is SpaceKind.DIRECT else space),
+        kind=kind,
+        thread_ref=_str(origin.get("t")),
+    )
+
+
+def form_data(activity: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """A form card's submit data with its inputs merged in (Action.Submit sends it as the
+    message's ``value``, Action.Execute as the invoke's ``value.action.data``)."""
+    kind = activity.get("type")
+    if kind == "message":
+        data = _dict(activity.get("value"))
+    elif kind == "invoke" and activity.get("name") == ADAPTIVE_CARD_ACTION:
+        data = _dict(_dict(_dict(activity.get("value")).get("action")).get("data"))
+    else:
+        return None
+    if data.get("verb") != FORM_VERB or _str(data.get("form")) is None:
+        return None
+    return data
+
+
+def form_submitted(
+    activity: Mapping[str, Any], actor: Actor, activity_id: str, data: Mapping[str, Any]
+) -> FormSubmitted | None:
+    spot = where(activity)
+    form_id = _str(data.get("form"))
+    if spot is None or form_id is None:
+        return None
+    origin = _dict(data.get("origin"))
+    context = origin.get("x")
+    values, member_names = form_values(data)
+    return FormSubmitted(
+        actor=actor,
+        place=_origin_place(origin, spot),
+        delivery_id=activity_id,
+        form_id=form_id,
+        values=values,
+        context=context if isinstance(context, str) else "",
+        member_names=member_names,
+    )
+
+
+def form_values(data: Mapping[str, Any]) -> tuple[dict[str, FormValue], dict[str, str]]:
+    """The submitted inputs as the runtime expects them, the way Slack's ``form_values`` gives
+    them: text as text, a single choice as its value (``None`` when none), a multiple choice as
+    a list, a scale as an int, a checkbox as a bool. Teams sends every value as a string.
+
+    A member input holds names typed with commas between them. Teams gives Hoedan no way to
+    turn a name into a Teams user id without Graph permissions, so, as in the console, each
+    name becomes its name key, with the name as typed in ``member_names``.
+    """
+    values: dict[str, FormValue] = {}
+    member_names: dict[str, str] = {}
+    for name, code in _dict(data.get("kinds")).items():
+        if not isinstance(name, str) or not isinstance(code, str):
+            continue
+        raw = data.get(INPUT_PREFIX + name)
+        text = raw.strip() if isinstance(raw, str) else ""
+        if code == "t":
+            values[name] = raw if isinstance(raw, str) else ""
+        elif code == "c":
+            values[name] = text or None
+        elif code == "m":
+            values[name] = [part.strip() for part in text.split(",") if part.strip()]
+        elif code == "s":
+            values[name] = int(text) if text.isascii() and text.isdigit() else None
+        elif code == "b":
+            values[name] = text.lower() == "true"
+        elif code == "p":
+            typed = [part.strip() for part in re.split(r"[,;\n]", text) if part.strip()]
+            keys = [name_key(part) for part in typed]
+            member_names.update((key, part) for key, part in zip(keys, typed, strict=True) if key)
+            values[name] = list(dict.fromkeys(key for key in keys if key))
+    return values, member_names
+
+
+def member_inputs(data: Mapping[str, Any]) -> list[str]:
+    """The names of a submitted form's member inputs."""
+    return [name for name, code in _dict(data.get("kinds")).items() if code == "p"]
+
+
+def missing_required(data: Mapping[str, Any]) -> list[str]:
+    """Required inputs that came back empty. Teams checks ``isRequired`` before sending, but
+    older clients do not, so Hoedan checks again before anything reaches a flow."""
+    values, _ = form_values(data)
+    return [
+        name
+        for name in _list(data.get("required"))
+        if isinstance(name, str) and _empty(values.get(name))
+    ]
+
+
+def _empty(value: FormValue) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())

@@ -24,20 +24,29 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.sparkline import sparkline
 from flows.messages import (
     Button,
+    Checkbox,
+    Choice,
     Fields,
+    Form,
     Heading,
+    Input,
     ItemList,
+    LongText,
     Message,
+    MultiMember,
     Note,
     Paragraph,
     Part,
     Progress,
     Quote,
+    Scale,
+    ShortText,
     Sparkline,
 )
 from flows.text import RichText, shorten
@@ -215,4 +224,191 @@ def message_activity(message: Message, *, truncated_note: str = TRUNCATED_NOTE) 
                 "content": adaptive_card(message, truncated_note=truncated_note),
             }
         ],
+    }
+
+
+# Forms
+
+FORM_VERB = "hoedan.form"
+"""The verb of a form card's submit action; the inbound side reads such a submission back as a
+FormSubmitted rather than a button press."""
+INPUT_PREFIX = "input."
+"""Teams merges a card's input values into the submit action's data by input id, so the ids
+carry a prefix that keeps an input named ``verb`` or ``form`` from overwriting the data."""
+EXPANDED_CHOICES = 5
+"""Up to this many options are shown as radio buttons or checkboxes, more as a drop-down."""
+MAX_INPUT_CHARS = 3000
+MAX_LABEL_CHARS = 200
+SCALE = (1, 2, 3, 4, 5)
+KIND_CODES = {
+    "short_text": "t",
+    "long_text": "t",
+    "choice": "c",
+    "multi_member": "p",
+    "scale": "s",
+    "checkbox": "b",
+}
+"""How each input's value is read back (see ``inbound.form_values``); a multiple choice is
+``m``. Kept in the submit data because Teams returns every input value as a string."""
+
+
+@dataclass(frozen=True)
+class FormTexts:
+    """Hoedan's own words on a form card, in the configured language."""
+
+    required: str
+    """Shown under a required input left empty."""
+    members_placeholder: str
+    """In a member input: how to type several names."""
+    truncated: str = TRUNCATED_NOTE
+
+
+def _plain(text: RichText, limit: int) -> str:
+    """One line of plain text, for what a card shows as typed: input labels and the entries of
+    a drop-down list. Escaping there would show the backslashes."""
+    return shorten(" ".join(text.plain.split()), limit)
+
+
+def _marked(text: RichText, limit: int) -> str:
+    """One line for radio buttons, checkboxes and toggles, whose titles Teams renders as
+    Markdown (the renderer's ``useMarkdownInRadioButtonAndCheckbox``): escaped like user text."""
+    return escape(_plain(text, limit))
+
+
+def _input_element(item: Input, texts: FormTexts) -> list[Element]:
+    """The card elements for one input: a hint above it when it has one, then the input."""
+    elements: list[Element] = []
+    if item.hint is not None and item.hint.plain.strip():
+        elements.append(_block(_text(item.hint, 500), isSubtle=True, size="Small"))
+    element: Element = {"id": INPUT_PREFIX + item.name}
+    label = _plain(item.label, MAX_LABEL_CHARS)
+    if isinstance(item, ShortText | LongText):
+        max_length = max(1, min(item.max_length, MAX_INPUT_CHARS))
+        element.update(type="Input.Text", label=label, maxLength=max_length)
+        if isinstance(item, LongText):
+            element["isMultiline"] = True
+        if item.initial:
+            element["value"] = shorten(item.initial, max_length)
+    elif isinstance(item, Choice):
+        element.update(type="Input.ChoiceSet", label=label, **_choices(item))
+    elif isinstance(item, Scale):
+        ends = {SCALE[0]: item.low_label, SCALE[-1]: item.high_label}
+        choices = []
+        for step in SCALE:
+            end = ends.get(step)
+            title = f"{step} – {_marked(end, 100)}" if end is not None and end.plain else str(step)
+            choices.append({"title": title, "value": str(step)})
+        element.update(type="Input.ChoiceSet", label=label, choices=choices, style="expanded")
+    elif isinstance(item, Checkbox):
+        element.update(
+            type="Input.Toggle",
+            title=_marked(item.label, MAX_LABEL_CHARS),
+            valueOn="true",
+            valueOff="false",
+        )
+    elif isinstance(item, MultiMember):
+        element.update(
+            type="Input.Text",
+            label=label,
+            maxLength=MAX_INPUT_CHARS,
+            placeholder=texts.members_placeholder,
+        )
+    else:
+        raise TypeError(f"no Teams rendering for {type(item).__name__}")
+    if item.required and not isinstance(item, Checkbox):
+        element.update(isRequired=True, errorMessage=texts.required)
+    elements.append(element)
+    return elements
+
+
+def _choices(item: Choice) -> Element:
+    """A few options as radio buttons or checkboxes, more as a drop-down list.
+
+    Teams returns a multiple choice as the chosen values joined with commas, so option values
+    must not contain one; the flows' values are ids and slugs.
+    """
+    if not item.options:
+        raise ValueError(f"choice {item.name!r} has no options")
+    expanded = len(item.options) <= EXPANDED_CHOICES
+    title = _marked if expanded else _plain
+    found: Element = {
+        "choices": [
+            {"title": title(option.label, MAX_LABEL_CHARS) or option.value, "value": option.value}
+            for option in item.options
+        ],
+        "style": "expanded" if expanded else "compact",
+    }
+    chosen = [option.value for option in item.options if option.value in item.initial]
+    if item.multiple:
+        found["isMultiSelect"] = True
+    if chosen:
+        found["value"] = ",".join(chosen if item.multiple else chosen[:1])
+    return found
+
+
+def _kind_code(item: Input) -> str:
+    if isinstance(item, Choice) and item.multiple:
+        return "m"
+    return KIND_CODES[item.kind]
+
+
+def form_card(
+    form: Form,
+    origin: dict[str, Any],
+    *,
+    texts: FormTexts,
+) -> dict[str, Any]:
+    """A form as an Adaptive Card that is submitted in place, in the member's 1:1 chat.
+
+    Teams has no modal a bot can open from a chat message without a task module, so the form
+    is a card: heading, inputs, one submit button. The submit data says which form it is,
+    where it was opened (``origin``, with the form's context) and how to read each input, so
+    the submission can be turned back into a FormSubmitted without anything stored meanwhile.
+
+    A member input is a text field for names separated by commas: Teams' people picker needs
+    Microsoft Graph permissions Hoedan's app registration does not ask for.
+    """
+    if not form.inputs:
+        raise ValueError(f"form {form.form_id!r} has no inputs")
+    names = [item.name for item in form.inputs]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"form {form.form_id!r} repeats input names: {duplicates}")
+    title = _block(_text(form.title, 300) or "Hoedan", size="Medium", weight="Bolder")
+    inputs = [element for item in form.inputs for element in _input_element(item, texts)]
+    submit: Element = {
+        "type": "Action.Submit",
+        "title": shorten(form.submit_label.plain, MAX_BUTTON_TITLE) or "OK",
+        "style": "positive",
+        "data": {
+            "verb": FORM_VERB,
+            "form": form.form_id,
+            "origin": origin,
+            "kinds": {item.name: _kind_code(item) for item in form.inputs},
+            "required": [item.name for item in form.inputs if item.required],
+        },
+    }
+    fallback = shorten(form.title.plain, 200) or "Hoedan"
+    card = _card([title, *inputs], fallback=fallback)
+    card["actions"] = [submit]
+    if _size(card) <= MAX_CARD_CHARS:
+        return card
+    # Inputs cannot be cut like text (the form would be incomplete): a too-large form is a
+    # flow's mistake, shown as a note rather than refused by Teams.
+    note = _block(escape(texts.truncated), isSubtle=True, size="Small")
+    return _card([title, note], fallback=fallback)
+
+
+def form_activity(
+    form: Form,
+    origin: dict[str, Any],
+    *,
+    texts: FormTexts,
+) -> dict[str, Any]:
+    """The Bot Connector activity that carries a form card."""
+    card = form_card(form, origin, texts=texts)
+    return {
+        "type": "message",
+        "summary": card["fallbackText"],
+        "attachments": [{"contentType": CARD_CONTENT_TYPE, "content": card}],
     }

@@ -9,11 +9,14 @@ import pytest
 from bot.outbox import Failed, RetryLater
 from bot.teams.deliver import ConnectorError, TeamsDeliverer, classify
 from bot.teams.references import CONVERSATION, Reference, References
+from bot.teams.render import FormTexts
 from flows.messages import Message, Paragraph
 from flows.text import ours
 from storage.enums import DeliveryKind, Platform
 from storage.models import OutboxMessage
 from storage.store import Store
+
+FORM_TEXTS = FormTexts(required="Vul dit in.", members_placeholder="Namen")
 
 
 async def _no_token() -> str | None:
@@ -63,7 +66,9 @@ async def test_no_token_goes_to_a_host_the_validator_refuses(store: Store) -> No
         asked.append(url)
         return False
 
-    deliverer = TeamsDeliverer(store, references, _no_token, allowed=allowed, truncated_note="…")
+    deliverer = TeamsDeliverer(
+        store, references, _no_token, allowed=allowed, truncated_note="…", form_texts=FORM_TEXTS
+    )
     message = OutboxMessage(
         id=1,
         idempotency_key="k",
@@ -83,7 +88,12 @@ async def test_no_token_goes_to_a_host_the_validator_refuses(store: Store) -> No
 
 async def test_a_conversation_hoedan_never_saw_fails_for_good(store: Store) -> None:
     deliverer = TeamsDeliverer(
-        store, References(store), _no_token, allowed=lambda _url: True, truncated_note="…"
+        store,
+        References(store),
+        _no_token,
+        allowed=lambda _url: True,
+        truncated_note="…",
+        form_texts=FORM_TEXTS,
     )
     message = OutboxMessage(
         id=2,
@@ -126,7 +136,12 @@ async def test_a_token_that_cannot_be_had_is_tried_again(store: Store) -> None:
         raise RuntimeError("AADSTS7000215: invalid client secret")
 
     deliverer = TeamsDeliverer(
-        store, references, failing_token, allowed=lambda _url: True, truncated_note="…"
+        store,
+        references,
+        failing_token,
+        allowed=lambda _url: True,
+        truncated_note="…",
+        form_texts=FORM_TEXTS,
     )
     message = OutboxMessage(
         id=3,

@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from bot.teams.inbound import actor_of, from_teams, translate
-from flows.events import ActionEvent, CommandEvent, Mention, MessageEvent
+from bot.teams.inbound import actor_of, from_teams, missing_required, translate
+from bot.teams.render import FORM_VERB
+from flows.events import ActionEvent, CommandEvent, FormSubmitted, Mention, MessageEvent
 from storage.enums import Platform, SpaceKind
 
 BOT = "28:bot"
@@ -176,3 +177,85 @@ def test_odd_fields_never_raise(changes: dict[str, Any]) -> None:
 
     assert actor is not None
     assert translate(body, actor) is not None
+
+
+def _form_value(**inputs: Any) -> dict[str, Any]:
+    return {
+        "verb": FORM_VERB,
+        "form": "test.form",
+        "origin": {"c": CHANNEL, "n": "Algemeen", "k": "channel", "t": "1700000000001", "x": "42"},
+        "kinds": {
+            "name": "t",
+            "one": "c",
+            "many": "m",
+            "score": "s",
+            "ok": "b",
+            "who": "p",
+            "none": "c",
+        },
+        "required": ["name"],
+        **{f"input.{name}": value for name, value in inputs.items()},
+    }
+
+
+def test_a_submitted_form_card_is_a_form_with_typed_values_in_its_original_place() -> None:
+    value = _form_value(
+        name="Anna", one="b", many="1,3", score="4", ok="true", who="Bram Jansen, Één Twee"
+    )
+    event = _event(_activity(text=None, value=value))
+
+    assert isinstance(event, FormSubmitted)
+    assert event.form_id == "test.form"
+    assert event.context == "42"
+    assert event.place.external_id == CHANNEL
+    assert event.place.kind is SpaceKind.CHANNEL
+    assert event.place.thread_ref == "1700000000001"
+    assert event.place.name == "Algemeen"
+    assert event.values == {
+        "name": "Anna",
+        "one": "b",
+        "many": ["1", "3"],
+        "score": 4,
+        "ok": True,
+        "who": ["bram jansen", "een twee"],
+        "none": None,
+    }
+    assert event.member_names == {"bram jansen": "Bram Jansen", "een twee": "Één Twee"}
+    assert missing_required(value) == []
+
+
+def test_an_action_execute_of_a_form_card_is_a_form_too() -> None:
+    invoke = _activity(
+        type="invoke",
+        name="adaptiveCard/action",
+        text=None,
+        value={
+            "action": {
+                "type": "Action.Execute",
+                "verb": FORM_VERB,
+                "data": _form_value(name="Anna", ok="false"),
+            }
+        },
+    )
+
+    event = _event(invoke)
+
+    assert isinstance(event, FormSubmitted)
+    assert event.values["name"] == "Anna"
+    assert event.values["ok"] is False
+
+
+def test_empty_required_inputs_and_odd_values_are_read_without_raising() -> None:
+    value = _form_value(name="   ", score="vijf", many=7)
+    value["origin"] = "kapot"
+    value["kinds"]["odd"] = ["x"]
+
+    event = _event(_activity(text=None, value=value))
+
+    assert isinstance(event, FormSubmitted)
+    assert event.place.external_id == "a:1anna"  # no origin: where it was submitted
+    assert event.context == ""
+    assert event.values["score"] is None
+    assert event.values["many"] == []
+    assert "odd" not in event.values
+    assert missing_required(value) == ["name"]

@@ -249,24 +249,3 @@ async def test_a_zodan_in_the_questions_thread_answers_it(hoedan: Running) -> No
     assert question.status == QuestionStatus.ANSWERED
     [notice] = connector.to(f"a:personal-{ANNA.id}")
     assert "Met een wijkavond." in notice.text
-
-
-async def test_a_button_that_needs_a_form_says_so_privately(hoedan: Running) -> None:
-    """Dialogs are not in Teams yet: the person hears that, instead of nothing at all."""
-    connector = hoedan.connector
-    asked = channel_message(connector, ANNA, "#hoedan Hoe betrekken jullie inwoners?")
-    await hoedan.send(asked)
-    await hoedan.settle()
-    [stored] = connector.delivered
-    themes = next(a for a in stored.actions if a["data"]["verb"] == "question.themes")
-
-    pressed = channel_message(connector, ANNA, "", root=asked["id"])
-    del pressed["text"]
-    pressed.update(value=themes["data"], replyToId=stored.id)
-    status, _ = await hoedan.send(pressed)
-    await hoedan.send(pressed)  # Teams retrying: still one notice
-    await hoedan.settle()
-
-    assert status == 202
-    [notice] = connector.to(f"a:personal-{ANNA.id}")
-    assert "Dit formulier kan ik in Teams nog niet tonen." in notice.text

@@ -25,7 +25,7 @@ from bench._targets import REPO
 GOAL_P99_MS = 100.0
 GOAL_RATE = 200.0
 GOAL_SHARE = 0.70
-"""The issue's goals: ack p99 under 100 ms at 200 events/s; sustained ≥ 70% of bare Bolt."""
+"""The issue's goals: ack p99 under 100 ms at 200 events/s; sustained acks ≥ 70% of bare Bolt's."""
 
 console = Console(highlight=False, width=None if sys.stdout.isatty() else 150)
 """Wide when writing to a file or pipe, where rich would otherwise wrap at 80 columns."""
@@ -137,6 +137,13 @@ def _errors(errors: dict[str, int]) -> str:
     return "0" if not total else f"{total} ({', '.join(f'{k}: {v}' for k, v in errors.items())})"
 
 
+def _share_text(part: float | None, whole: float | None) -> str:
+    share = _ratio(part, whole)
+    if share is None:
+        return "—"
+    return f"{_rate(part)} vs {_rate(whole)} /s = {share:.0%}"
+
+
 def goals(results: dict[str, TargetResult], params: Params) -> list[dict[str, Any]]:
     """The issue's goals with what was measured; ``met`` is None when not measurable here."""
     out: list[dict[str, Any]] = []
@@ -158,20 +165,23 @@ def goals(results: dict[str, TargetResult], params: Params) -> list[dict[str, An
             }
         )
     if hoedan is not None and bare is not None:
-        share = _ratio(hoedan.sustained_rate, bare.sustained_rate)
+        acks = _ratio(hoedan.sustained.acks_per_s, bare.sustained.acks_per_s)
         out.append(
             {
-                "goal": "Hoedan sustained (handled/s) ≥ 70% of bare Bolt (acks/s)",
-                "measured": "—"
-                if share is None
-                else (
-                    f"{_rate(hoedan.sustained_rate)} vs {_rate(bare.sustained_rate)} /s"
-                    f" = {share:.0%}"
-                ),
-                "met": share is not None and share >= GOAL_SHARE,
+                "goal": "Hoedan sustained acks/s ≥ 70% of bare Bolt's (like for like)",
+                "measured": _share_text(hoedan.sustained.acks_per_s, bare.sustained.acks_per_s),
+                "met": acks is not None and acks >= GOAL_SHARE,
+                "note": "",
+            }
+        )
+        out.append(
+            {
+                "goal": "for information: Hoedan handled/s against bare Bolt's acks/s",
+                "measured": _share_text(hoedan.sustained_rate, bare.sustained_rate),
+                "met": None,
                 "note": "Hoedan's rate is partial, see *"
                 if hoedan.handling is not None and hoedan.handling.cut_off
-                else "",
+                else "the bare app does no work after its ack; Hoedan stores and answers",
             }
         )
     return out

@@ -46,7 +46,7 @@ from flows.messages import (
     Paragraph,
     ShortText,
 )
-from flows.outbound import MAX_GROUP_MEMBERS
+from flows.outbound import MAX_GROUP_MEMBERS, OPEN_GROUPS
 from flows.text import ours
 from flows.texts import user
 from storage.enums import Role, SpaceKind
@@ -67,6 +67,7 @@ MAX_MINUTES = 120
 async def intervision_command(ctx: Context, args: str) -> None:
     """``intervisie [methode]``: a coach opens the start dialog (or first picks a method)."""
     roles.require(ctx.role, Role.COACH, key="intervision.refused.not_coach")
+    _require_a_venue(ctx)
     wanted = args.strip()
     if not wanted:
         ctx.reply(_method_choice(ctx))
@@ -76,6 +77,7 @@ async def intervision_command(ctx: Context, args: str) -> None:
 
 async def start_button(ctx: Context, _action: str, value: str) -> None:
     roles.require(ctx.role, Role.COACH, key="intervision.refused.not_coach")
+    _require_a_venue(ctx)
     ctx.open_form(_start_form(ctx, _method(ctx, value)))
 
 
@@ -145,7 +147,9 @@ def _start_form(ctx: Context, method: Method) -> Form:
                 required=False,
             )
         )
-    venues = [Option(value=GROUP, label=texts.render("intervision.start.venue_group"))]
+    venues = []
+    if _can_open_group(ctx):
+        venues.append(Option(value=GROUP, label=texts.render("intervision.start.venue_group")))
     if _can_hold_thread(ctx):
         venues.append(Option(value=THREAD, label=texts.render("intervision.start.venue_thread")))
     inputs.append(
@@ -153,7 +157,7 @@ def _start_form(ctx: Context, method: Method) -> Form:
             name="venue",
             label=texts.render("intervision.start.venue"),
             options=tuple(venues),
-            initial=(GROUP,),
+            initial=(venues[0].value,),
         )
     )
     return Form(
@@ -181,9 +185,9 @@ async def start_form(ctx: Context, values: dict[str, FormValue]) -> None:
         raise UserError("intervision.refused.too_few")
     if len(participants) > MAX_PARTICIPANTS:
         raise UserError("intervision.refused.too_many")
-    venue = GROUP if values.get("venue") != THREAD else THREAD
+    venue = THREAD if values.get("venue") == THREAD or not _can_open_group(ctx) else GROUP
     if venue == THREAD and not _can_hold_thread(ctx):
-        raise UserError("intervision.refused.thread_needs_channel")
+        raise UserError(_no_thread_key(ctx))
     everyone = list({m.id: m for m in (ctx.member, owner, *participants)}.values())
     if venue == GROUP:
         if len(everyone) > MAX_GROUP_MEMBERS:
@@ -252,6 +256,22 @@ def _composed(block_ids: list[str]) -> Method:
         return methods.compose(block_ids)
     except methods.CompositionError:
         raise UserError("intervision.refused.no_blocks") from None
+
+
+def _can_open_group(ctx: Context) -> bool:
+    return ctx.member.platform in OPEN_GROUPS
+
+
+def _require_a_venue(ctx: Context) -> None:
+    """Before the coach fills in a whole dialog: refuse where no session could take place."""
+    if not (_can_open_group(ctx) or _can_hold_thread(ctx)):
+        raise UserError(_no_thread_key(ctx))
+
+
+def _no_thread_key(ctx: Context) -> str:
+    if _can_open_group(ctx):
+        return "intervision.refused.thread_needs_channel"
+    return "intervision.refused.channel_only"
 
 
 def _can_hold_thread(ctx: Context) -> bool:

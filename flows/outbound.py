@@ -7,7 +7,7 @@ from typing import Any
 
 from flows.messages import Message
 from flows.reports import RECEIVE_FILES, ReportRequest
-from storage.enums import DeliveryKind
+from storage.enums import DeliveryKind, Platform
 from storage.models import Member
 from storage.repositories.delivery import THREAD_OF_SUBJECT
 from storage.store import Transaction
@@ -15,6 +15,10 @@ from storage.store import Transaction
 MAX_GROUP_MEMBERS = 8
 """The most members a :class:`ToGroup` may have: Slack opens a group conversation with at most
 eight people besides the app, and refuses (for good) a message to a bigger one."""
+
+OPEN_GROUPS = frozenset({Platform.SLACK, Platform.CONSOLE})
+"""Where Hoedan can open a private group conversation (:class:`ToGroup`) itself. A Teams bot
+cannot create a group chat, so there a session runs in a channel thread instead."""
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from flows import intervision
 from flows.intervision_room import START_FORM, THREAD
-from storage.models import FlowInstance, IntervisionContribution, IntervisionSession
+from storage.models import FlowInstance, IntervisionContribution, IntervisionSession, Space
 from tests.teams.conftest import (
     ANNA,
     BRAM,
@@ -94,7 +94,8 @@ async def test_a_coach_runs_a_whole_session_in_a_channel_thread_with_card_button
     [venue] = [
         e for e in form.body["attachments"][0]["content"]["body"] if e.get("id") == "input.venue"
     ]
-    assert THREAD in {choice["value"] for choice in venue["choices"]}
+    assert [choice["value"] for choice in venue["choices"]] == [THREAD]  # no group chats
+    assert venue["value"] == THREAD
 
     submitted = activity(
         connector,
@@ -142,16 +143,16 @@ async def test_a_coach_runs_a_whole_session_in_a_channel_thread_with_card_button
         [card] = [p for p in _in_thread(connector, root) if f"Fase {number} van {PHASES}" in p.text]
         assert "(10 min)" in card.text
         assert _button(card, intervision.NEXT)["data"]["value"] == f"1:{number - 1}"
+        if number == PHASES:
+            await _write_lessons(hoedan)
         await _press(hoedan, CARLA, root, card, intervision.NEXT)
 
     # The lessons phase asked everyone privately; the session ended with its summary.
-    for person in (BRAM, DIRK, ANNA):
-        [ask] = [p for p in connector.to(person.personal) if "De intervisie loopt af." in p.text]
-        assert ask.actions[0]["data"]["verb"] == intervision.LESSON_FORM_OPEN
     thread = _in_thread(connector, root)
     assert len(thread) == PHASES + 1
     closing = thread[-1]
     assert "Intervisie afgerond: Vijfminutenintervisie" in closing.text
+    assert "Een kaart vooraf sturen werkt." in closing.text
     assert not closing.actions
     records = [p for p in connector.delivered if "Het verslag van je intervisie" in p.text]
     assert [p.conversation_id for p in records] == [ANNA.personal]  # for the case owner only
@@ -163,6 +164,13 @@ async def test_a_coach_runs_a_whole_session_in_a_channel_thread_with_card_button
     assert flow.state == intervision.FINISHED
     assert flow.finished_at is not None
     assert session.ended_at is not None
+    async with hoedan.store.transaction() as tx:
+        space = await tx.session.get(Space, session.space_id)
+        assert space is not None
+        [shared] = await tx.intervision.shared_lessons(
+            network_id=space.network_id, since=session.created_at
+        )
+    assert shared.text == "Een kaart vooraf sturen werkt."
 
     # Nothing of the session anywhere but its thread, its opening post and the 1:1 chats.
     for posted in connector.delivered[before:]:
@@ -170,6 +178,60 @@ async def test_a_coach_runs_a_whole_session_in_a_channel_thread_with_card_button
         if posted.conversation_id.startswith("a:"):
             continue
         assert posted is opening or posted in thread, posted.text
+
+
+async def _write_lessons(hoedan: Running) -> None:
+    """In the lessons phase each person gets a button in their 1:1 chat that brings a form card
+    there: Bram shares his lesson, Dirk keeps his to himself, Anna (the case owner) writes what
+    she takes away."""
+    connector = hoedan.connector
+    for person, lesson, shareable in (
+        (BRAM, "Een kaart vooraf sturen werkt.", "true"),
+        (DIRK, "Mijn eigen les", "false"),
+        (ANNA, "Ik bel de wethouder morgen.", None),
+    ):
+        [ask] = [p for p in connector.to(person.personal) if "De intervisie loopt af." in p.text]
+        pressed = personal_message(connector, person, "")
+        del pressed["text"]
+        pressed.update(value=_button(ask, intervision.LESSON_FORM_OPEN)["data"], replyToId=ask.id)
+        await hoedan.send(pressed)
+        await hoedan.settle()
+        form = connector.to(person.personal)[-1]
+        [submit] = form.actions
+        owner = person is ANNA
+        assert submit["data"]["form"] == (
+            intervision.TAKEAWAY_FORM if owner else intervision.LESSON_FORM
+        )
+        sent = personal_message(connector, person, "", replyToId=form.id)
+        del sent["text"]
+        sent["value"] = {**submit["data"], "input.lesson": lesson}
+        if shareable is not None:
+            sent["value"]["input.shareable"] = shareable
+        await hoedan.send(sent)
+        await hoedan.settle()
+        thanks = connector.to(person.personal)[-1]
+        assert "Dank" in thanks.text, thanks.text
+    async with hoedan.store.transaction() as tx:
+        [session] = (await tx.session.exec(select(IntervisionSession))).all()
+        assert session.id is not None
+        lessons = await tx.intervision.lessons(session.id)
+    assert {(lesson.text, lesson.shareable) for lesson in lessons} == {
+        ("Een kaart vooraf sturen werkt.", True),
+        ("Mijn eigen les", False),
+        ("Ik bel de wethouder morgen.", False),
+    }
+
+
+async def test_a_coach_in_a_1_1_chat_is_told_to_start_in_a_channel(hoedan: Running) -> None:
+    """A bot cannot open a group chat in Teams, and a 1:1 chat cannot hold the session."""
+    connector = hoedan.connector
+    await hoedan.send(personal_message(connector, CARLA, "intervisie vijfminuten"))
+    await hoedan.settle()
+    [answer] = connector.to(CARLA.personal)
+    assert "In Teams loopt een intervisie in een draadje van een kanaal." in answer.text
+    assert not answer.actions  # no start form
+    async with hoedan.store.transaction() as tx:
+        assert not (await tx.session.exec(select(IntervisionSession))).all()
 
 
 async def test_the_case_form_and_what_people_say_in_the_thread_belong_to_the_session(

@@ -39,6 +39,16 @@ SUGGESTED: tuple[CommandName, ...] = (
     CommandName.DIGEST,
 )
 """The ten commands Teams suggests, most used first."""
+READ_ALL_MESSAGES = [
+    {"name": "ChannelMessage.Read.Group", "type": "Application"},
+    {"name": "ChatMessage.Read.Chat", "type": "Application"},
+]
+"""Resource-specific consent to receive every message in the teams and group chats Hoedan is
+added to, not only those that @mention it: a #hoedan question is an ordinary channel message,
+and so is what participants say in an intervision thread. The team's owner consents when
+adding the app; nothing outside those conversations becomes readable."""
+RSC_RESOURCE = "https://RscBasedStoreApp"
+"""The placeholder resource Microsoft's samples use: the bot's app id is what RSC checks."""
 MAX_TITLE = 32
 MAX_DESCRIPTION = 128
 MAX_SHORT_DESCRIPTION = 80
@@ -87,6 +97,8 @@ def manifest(*, app_id: str, website: str, language: str = "nl") -> dict[str, An
             }
         ],
         "permissions": ["identity", "messageTeamMembers"],
+        "webApplicationInfo": {"id": app_id, "resource": RSC_RESOURCE},
+        "authorization": {"permissions": {"resourceSpecific": READ_ALL_MESSAGES}},
         "validDomains": [],
         "localizationInfo": {"defaultLanguageTag": "nl-nl" if language == "nl" else "en-us"},
     }

@@ -63,6 +63,19 @@ def test_the_manifest_names_the_bot_where_it_may_live_and_what_to_suggest() -> N
     assert found["localizationInfo"]["defaultLanguageTag"] == "nl-nl"
 
 
+def test_the_manifest_asks_to_read_every_message_where_hoedan_is_added() -> None:
+    """Without resource-specific consent Teams sends a bot only the channel messages that
+    @mention it, and a #hoedan question in a channel would never arrive."""
+    found, _ = unpacked()
+
+    assert found["webApplicationInfo"]["id"] == APP_ID
+    granted = found["authorization"]["permissions"]["resourceSpecific"]
+    assert {(p["name"], p["type"]) for p in granted} == {
+        ("ChannelMessage.Read.Group", "Application"),
+        ("ChatMessage.Read.Chat", "Application"),
+    }
+
+
 def test_english_packages_describe_hoedan_in_english() -> None:
     found = manifest(app_id=APP_ID, website=WEBSITE, language="en")
 

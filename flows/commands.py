@@ -119,14 +119,19 @@ def wants(event: InboundEvent) -> bool:
     if isinstance(event, MessageEdited):
         return (
             sources.concerns_exchange(event.text)
-            or sources.concerns_exchange(event.previous_text)
+            or _may_have_concerned_exchange(event.previous_text)
             or intervision_room.may_be_in_session(event.place)
         )
     if isinstance(event, MessageDeleted):
-        return sources.concerns_exchange(event.previous_text) or (
+        return _may_have_concerned_exchange(event.previous_text) or (
             intervision_room.may_be_in_session(event.place)
         )
     return True
+
+
+def _may_have_concerned_exchange(previous_text: str | None) -> bool:
+    """Unknown earlier text (Teams does not send it) may have been a question or an answer."""
+    return previous_text is None or sources.concerns_exchange(previous_text)
 
 
 async def on_message(ctx: Context, event: MessageEvent) -> None:

@@ -81,7 +81,8 @@ class MessageEdited(_Inbound):
 
     message_ref: str
     text: str
-    previous_text: str = ""
+    previous_text: str | None = ""
+    """``None`` when the platform does not say (Teams): the edit may then concern anything."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +90,8 @@ class MessageDeleted(_Inbound):
     """A message Hoedan may know was removed."""
 
     message_ref: str
-    previous_text: str = ""
+    previous_text: str | None = ""
+    """``None`` when the platform does not say (Teams)."""
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -37,7 +37,9 @@ async def on_edited(ctx: Context, event: MessageEdited) -> None:
             answer.text = text
             await ctx.tx.matches.index(answer.question_id)
         return
-    if exchange.contains_hashtag(event.text) and not exchange.contains_hashtag(event.previous_text):
+    if exchange.contains_hashtag(event.text) and not exchange.contains_hashtag(
+        event.previous_text or ""
+    ):
         await exchange.ask(
             ctx,
             exchange.without_hashtag(event.text),

@@ -54,7 +54,7 @@ log = logging.getLogger(__name__)
 
 MESSAGES_PATH = "/api/messages"
 CARD_RESPONSE_TYPE = "application/vnd.microsoft.activity.message"
-NEEDS_SENDER = frozenset({"message", "invoke"})
+NEEDS_SENDER = frozenset({"message", "invoke", "messageUpdate", "messageDelete"})
 """Activity types that are someone doing something: without an id and a sender they are
 malformed, since neither deduplication nor an answer would be possible."""
 

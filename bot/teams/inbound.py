@@ -20,6 +20,7 @@ Where things are in Teams:
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from collections.abc import Mapping
@@ -35,6 +36,8 @@ from flows.events import (
     FormValue,
     InboundEvent,
     Mention,
+    MessageDeleted,
+    MessageEdited,
     MessageEvent,
     Place,
 )
@@ -44,6 +47,8 @@ from storage.repositories.members import name_key
 THREAD_MARK = ";messageid="
 PRIVATE_PLACE_NAME = "Hoedan"
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
+MESSAGE_UPDATE = "messageUpdate"
+MESSAGE_DELETE = "messageDelete"
 
 _TAG = re.compile(r"(?<![\w#/@])#(hoedan|zodan)\b", re.IGNORECASE)
 _HTML_TAG = re.compile(
@@ -238,17 +243,61 @@ def translate(activity: Mapping[str, Any], actor: Actor) -> InboundEvent | None:
         executed = execute_action(activity.get("value"))
         if executed is not None:
             return _action(activity, actor, spot, activity_id, executed)
+    if kind in (MESSAGE_UPDATE, MESSAGE_DELETE):
+        return changed(activity, actor, spot, activity_id)
     return None
+
+
+def changed(
+    activity: Mapping[str, Any], actor: Actor, spot: Where, message_id: str
+) -> MessageEdited | MessageDeleted | None:
+    """A person edited or deleted a message (``messageUpdate``/``messageDelete``).
+
+    Teams sends the message's own id as the activity id, so the delivery id adds what
+    happened: otherwise the edit would look like a repeat of the message and be dropped. An
+    edit's id includes a digest of the new text, so a second, different edit is new too.
+    Teams does not say what the message said before (``previous_text=None``). Restoring a
+    deleted message ("undeleteMessage") is left alone: the question stays withdrawn.
+    """
+    if _from_a_bot(activity, actor):
+        return None
+    event_type = _dict(activity.get("channelData")).get("eventType")
+    place = _place(spot, message_id=message_id)
+    if activity.get("type") == MESSAGE_DELETE and event_type == "softDeleteMessage":
+        return MessageDeleted(
+            actor=actor,
+            place=place,
+            delivery_id=f"{message_id}:deleted",
+            message_ref=message_id,
+            previous_text=None,
+        )
+    if activity.get("type") != MESSAGE_UPDATE or event_type != "editMessage":
+        return None
+    converted = from_teams(activity.get("text"), activity.get("entities"), bot_id_of(activity))
+    digest = hashlib.sha256(converted.text.encode()).hexdigest()[:16]
+    return MessageEdited(
+        actor=actor,
+        place=place,
+        delivery_id=f"{message_id}:edited:{digest}",
+        message_ref=message_id,
+        text=converted.text,
+        previous_text=None,
+    )
+
+
+def _from_a_bot(activity: Mapping[str, Any], actor: Actor) -> bool:
+    """Hoedan's own messages and other bots' are never someone's words."""
+    return _dict(activity.get("from")).get("role") == "bot" or actor.external_id == bot_id_of(
+        activity
+    )
 
 
 def message(
     activity: Mapping[str, Any], actor: Actor, spot: Where, activity_id: str
 ) -> CommandEvent | MessageEvent | None:
-    if _dict(activity.get("from")).get("role") == "bot":
+    if _from_a_bot(activity, actor):
         return None
     bot_id = bot_id_of(activity)
-    if actor.external_id == bot_id:
-        return None
     converted = from_teams(activity.get("text"), activity.get("entities"), bot_id)
     place = _place(spot, message_id=activity_id)
     if not converted.text:

@@ -287,7 +287,24 @@ async def test_the_case_form_and_what_people_say_in_the_thread_belong_to_the_ses
     assert "Fase 1 van 5" in first.text
 
     await _press(hoedan, CARLA, root, first, intervision.NEXT)
-    await hoedan.send(channel_message(connector, BRAM, "Wie beslist er?", root=root))
+    retracted = channel_message(connector, DIRK, "Dat zeg ik liever niet.", root=root)
+    await hoedan.send(retracted)
+    thread_reply = channel_message(connector, BRAM, "Wie beslist?", root=root)
+    await hoedan.send(thread_reply)
+    await hoedan.settle()
+    edited = {
+        **thread_reply,
+        "type": "messageUpdate",
+        "text": "Wie beslist er?",
+        "channelData": {**thread_reply["channelData"], "eventType": "editMessage"},
+    }
+    await hoedan.send(edited)  # the author's edit follows into the record
+    deleted = {
+        **retracted,
+        "type": "messageDelete",
+        "channelData": {**retracted["channelData"], "eventType": "softDeleteMessage"},
+    }
+    await hoedan.send(deleted)  # and a deleted message leaves it
     await hoedan.send(channel_message(connector, EVA, "Mag ik meedoen?", root=root))
     await hoedan.settle()
     [outsider] = connector.to(f"a:personal-{EVA.id}")  # privately, not in the thread

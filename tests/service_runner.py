@@ -9,10 +9,16 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 import aiohttp
+from apscheduler.events import (
+    EVENT_JOB_EXECUTED,
+    EVENT_JOB_MAX_INSTANCES,
+    JobEvent,
+    JobExecutionEvent,
+)
 from sqlmodel import and_, col, or_, select
 
 from bot.app import create_app
@@ -24,6 +30,7 @@ from storage.store import Store
 from storage.types import utcnow
 
 R = TypeVar("R")
+DEADLINE_JOB = "flow-deadlines"
 
 
 class running_service(Generic[R]):
@@ -70,6 +77,38 @@ class ServiceReadings(ABC):
     @abstractmethod
     async def drain_adapter(self) -> None:
         """Wait for the platform adapter's acknowledged work (each platform says how)."""
+
+    async def run_deadline_job(self, *, seconds: float = 15.0) -> None:
+        """Run the scheduler's real deadline job now rather than at its next 5-second tick.
+
+        Waits until a run that started after this call has finished (a tick already under way
+        may have read the clock too early), then until its messages are out.
+        """
+        scheduler = self.service.scheduler
+        assert scheduler is not None
+        loop = asyncio.get_running_loop()
+        finished: asyncio.Queue[JobEvent] = asyncio.Queue()
+
+        def listener(event: JobEvent) -> None:
+            if event.job_id == DEADLINE_JOB:
+                loop.call_soon_threadsafe(finished.put_nowait, event)
+
+        scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_MAX_INSTANCES)
+        try:
+            async with asyncio.timeout(seconds):
+                requested = datetime.now(UTC)
+                scheduler.modify_job(DEADLINE_JOB, next_run_time=requested)
+                while True:
+                    event = await finished.get()
+                    if not isinstance(event, JobExecutionEvent):  # skipped: one was running
+                        await asyncio.sleep(0.01)
+                        requested = datetime.now(UTC)
+                        scheduler.modify_job(DEADLINE_JOB, next_run_time=requested)
+                    elif event.scheduled_run_time >= requested:
+                        break
+        finally:
+            scheduler.remove_listener(listener)
+        await self.settle(seconds=seconds)
 
     async def settle(self, *, seconds: float = 15.0) -> None:
         """Wait until acknowledged work is done and nothing in the outbox is due any more."""

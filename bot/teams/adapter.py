@@ -194,6 +194,9 @@ class TeamsAdapter:
     async def _work(self, data: Mapping[str, Any], event: InboundEvent | None) -> None:
         try:
             await self.references.remember(references_in(data))
+            if inbound.added_members(data):
+                await self._welcome(data)
+                return
             if isinstance(event, FormSubmitted):
                 if not await self._complete(data, event):
                     self._on_queued()
@@ -209,6 +212,14 @@ class TeamsAdapter:
             log.exception("a Teams activity could not be handled")
         finally:
             self.handled += 1
+
+    async def _welcome(self, data: Mapping[str, Any]) -> None:
+        """People added to a team hear the house rules of each channel of it that has them."""
+        team = inbound.team_of(data)
+        channels = await self.references.channels_of(team) if team is not None else []
+        for joined in inbound.members_joined(data, channels):
+            await self._runtime.handle(joined, now=self._clock())
+        self._on_queued()
 
     async def _send_form(self, event: InboundEvent, form: Form) -> None:
         """A button asked for a dialog: it goes to the member's 1:1 chat as a form card.

@@ -35,6 +35,7 @@ from flows.events import (
     FormSubmitted,
     FormValue,
     InboundEvent,
+    MemberJoined,
     Mention,
     MessageDeleted,
     MessageEdited,
@@ -48,6 +49,7 @@ THREAD_MARK = ";messageid="
 PRIVATE_PLACE_NAME = "Hoedan"
 ADAPTIVE_CARD_ACTION = "adaptiveCard/action"
 MESSAGE_UPDATE = "messageUpdate"
+CONVERSATION_UPDATE = "conversationUpdate"
 MESSAGE_DELETE = "messageDelete"
 
 _TAG = re.compile(r"(?<![\w#/@])#(hoedan|zodan)\b", re.IGNORECASE)
@@ -121,6 +123,56 @@ def tenant_of(activity: Mapping[str, Any]) -> str | None:
     return _str(_dict(activity.get("conversation")).get("tenantId")) or _str(
         _dict(_dict(activity.get("channelData")).get("tenant")).get("id")
     )
+
+
+def team_of(activity: Mapping[str, Any]) -> str | None:
+    """The team a channel activity belongs to (its General channel shares the team's id)."""
+    return _str(_dict(_dict(activity.get("channelData")).get("team")).get("id"))
+
+
+def added_members(activity: Mapping[str, Any]) -> list[Actor]:
+    """The people a ``conversationUpdate`` adds (Hoedan itself left out); Teams often sends
+    only their ids, so a name may be empty until they first say something."""
+    if activity.get("type") != CONVERSATION_UPDATE:
+        return []
+    bot_id = bot_id_of(activity)
+    added = [_dict(entry) for entry in _list(activity.get("membersAdded"))]
+    return [
+        Actor(
+            platform=Platform.TEAMS,
+            external_id=member_id,
+            display_name=_str(entry.get("name")) or "",
+        )
+        for entry in added
+        if (member_id := _str(entry.get("id"))) is not None and member_id != bot_id
+    ]
+
+
+def members_joined(activity: Mapping[str, Any], channels: list[str]) -> list[MemberJoined]:
+    """Someone added to a team joined its channels: one event per person and channel.
+
+    ``channels`` are the team's channels Hoedan knows (see ``references.channels_of``); the
+    conversation the activity names (the team's General channel) is always among them. Added
+    to a group chat, nobody is welcomed: house rules belong to channels.
+    """
+    spot = where(activity)
+    if spot is None or spot.kind is not SpaceKind.CHANNEL:
+        return []
+    activity_id = _str(activity.get("id")) or _str(activity.get("timestamp")) or ""
+    return [
+        MemberJoined(
+            actor=actor,
+            place=Place(
+                platform=Platform.TEAMS,
+                external_id=channel,
+                name=spot.name if channel == spot.space_id else channel,
+                kind=SpaceKind.CHANNEL,
+            ),
+            delivery_id=f"{activity_id}:joined:{actor.external_id}:{channel}",
+        )
+        for actor in added_members(activity)
+        for channel in dict.fromkeys([spot.space_id, *channels])
+    ]
 
 
 def actor_of(activity: Mapping[str, Any]) -> Actor | None:

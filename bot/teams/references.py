@@ -14,14 +14,19 @@ from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col, select
 
-from bot.teams.inbound import bot_id_of, tenant_of, user_id_of, where
+from bot.teams.inbound import added_members, bot_id_of, team_of, tenant_of, user_id_of, where
+from storage.enums import SpaceKind
 from storage.models import TeamsReference
 from storage.store import Store
 from storage.types import utcnow
 
 CONVERSATION = "conversation"
 USER = "user"
+TEAM_CHANNEL = "team-channel"
+"""A channel (``ref``) and the team it belongs to (``conversation_id``): when someone joins a
+team, Teams says so once for the team, and Hoedan welcomes them in each channel it knows."""
 
 CACHE_LIMIT = 50_000
 
@@ -56,19 +61,34 @@ def references_in(activity: Mapping[str, Any]) -> list[Reference]:
             tenant_id=tenant,
         )
     ]
-    user_id = user_id_of(activity)
-    if user_id is not None and user_id != bot_id:
-        personal = spot.space_id if spot.kind.value == "direct" else None
+    team = team_of(activity)
+    if team is not None and spot.kind is SpaceKind.CHANNEL:
         found.append(
             Reference(
-                kind=USER,
-                ref=user_id,
+                kind=TEAM_CHANNEL,
+                ref=spot.space_id,
                 service_url=service_url,
                 bot_id=bot_id,
                 tenant_id=tenant,
-                conversation_id=personal,
+                conversation_id=team,
             )
         )
+    user_id = user_id_of(activity)
+    personal = spot.space_id if spot.kind is SpaceKind.DIRECT else None
+    users = [(user_id, personal)] if user_id is not None else []
+    users.extend((added.external_id, None) for added in added_members(activity))
+    found.extend(
+        Reference(
+            kind=USER,
+            ref=user,
+            service_url=service_url,
+            bot_id=bot_id,
+            tenant_id=tenant,
+            conversation_id=conversation,
+        )
+        for user, conversation in users
+        if user != bot_id
+    )
     return found
 
 
@@ -113,6 +133,19 @@ class References:
             tenant_id=row.tenant_id,
             conversation_id=row.conversation_id,
         )
+
+    async def channels_of(self, team_id: str) -> list[str]:
+        """The channels of a team Hoedan has seen activity in, oldest sighting first."""
+        statement = (
+            select(TeamsReference.ref)
+            .where(
+                TeamsReference.kind == TEAM_CHANNEL,
+                TeamsReference.conversation_id == team_id,
+            )
+            .order_by(col(TeamsReference.updated_at))
+        )
+        async with self._store.transaction() as tx:
+            return list((await tx.session.exec(statement)).all())
 
     async def set_personal(self, user: Reference, conversation_id: str) -> None:
         """Keep the 1:1 chat the Bot Connector opened for a user."""

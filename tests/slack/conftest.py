@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pytest
-from apscheduler.events import (
-    EVENT_JOB_EXECUTED,
-    EVENT_JOB_MAX_INSTANCES,
-    JobEvent,
-    JobExecutionEvent,
-)
 
 from bot.service import Service
 from bot.settings import Settings
@@ -35,7 +28,6 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 
 
-DEADLINE_JOB = "flow-deadlines"
 """The scheduler's job that hands flows their deadlines (``bot.scheduler``)."""
 
 
@@ -93,38 +85,6 @@ class Running(ServiceReadings):
         adapter = self.service.slack
         assert adapter is not None
         await adapter.drain()
-
-    async def run_deadline_job(self, *, seconds: float = 15.0) -> None:
-        """Run the scheduler's real deadline job now rather than at its next 5-second tick.
-
-        Waits until a run that started after this call has finished (a tick already under way
-        may have read the clock too early), then until its messages are out.
-        """
-        scheduler = self.service.scheduler
-        assert scheduler is not None
-        loop = asyncio.get_running_loop()
-        finished: asyncio.Queue[JobEvent] = asyncio.Queue()
-
-        def listener(event: JobEvent) -> None:
-            if event.job_id == DEADLINE_JOB:
-                loop.call_soon_threadsafe(finished.put_nowait, event)
-
-        scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_MAX_INSTANCES)
-        try:
-            async with asyncio.timeout(seconds):
-                requested = datetime.now(UTC)
-                scheduler.modify_job(DEADLINE_JOB, next_run_time=requested)
-                while True:
-                    event = await finished.get()
-                    if not isinstance(event, JobExecutionEvent):  # skipped: one was running
-                        await asyncio.sleep(0.01)
-                        requested = datetime.now(UTC)
-                        scheduler.modify_job(DEADLINE_JOB, next_run_time=requested)
-                    elif event.scheduled_run_time >= requested:
-                        break
-        finally:
-            scheduler.remove_listener(listener)
-        await self.settle(seconds=seconds)
 
 
 def slack_settings(database_url: str, slack: FakeSlack, **overrides: Any) -> Settings:

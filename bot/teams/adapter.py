@@ -39,9 +39,9 @@ from pydantic import ValidationError
 from bot.logs import register_secrets
 from bot.settings import Settings
 from bot.teams import inbound
-from bot.teams.deliver import TeamsDeliverer, form_payload
+from bot.teams.deliver import FORM_PAYLOAD, TeamsDeliverer, form_payload
 from bot.teams.references import References, references_in
-from bot.teams.render import FormTexts
+from bot.teams.render import FormTexts, submit_data
 from flows.events import ActionEvent, CommandEvent, FormSubmitted, InboundEvent
 from flows.messages import Form, Message, Paragraph
 from flows.runtime import Runtime
@@ -198,10 +198,17 @@ class TeamsAdapter:
                 await self._welcome(data)
                 return
             if isinstance(event, FormSubmitted):
-                if not await self._complete(data, event):
+                sent = await self._as_sent(data, event)
+                if sent is None:
+                    await self._tell(event, "teams.form_unknown", suffix="unknown")
                     self._on_queued()
                     return
-                event = await self._known_members(data, event)
+                event, form = sent
+                if inbound.missing_required(form):
+                    await self._tell(event, "teams.form_incomplete", suffix="incomplete")
+                    self._on_queued()
+                    return
+                event = await self._known_members(form, event)
             if event is not None and self._runtime.wants(event):
                 self._show_typing(data, event)
                 outcome = await self._runtime.handle(event, now=self._clock())
@@ -239,24 +246,57 @@ class TeamsAdapter:
                 member_ref=event.actor.external_id,
             )
 
-    async def _complete(self, data: Mapping[str, Any], event: FormSubmitted) -> bool:
-        """Whether a submitted form has every required value; if not, the member hears so
-        privately and nothing reaches a flow (the card stays in the chat to send again)."""
-        form = inbound.form_data(data)
-        if form is None or not inbound.missing_required(form):
-            return True
-        notice = Message(parts=(Paragraph(text=ours(self.texts.plain("teams.form_incomplete"))),))
+    async def _as_sent(
+        self, data: Mapping[str, Any], event: FormSubmitted
+    ) -> tuple[FormSubmitted, Mapping[str, Any]] | None:
+        """The submission read against the card as Hoedan sent it, with its submit data.
+
+        Which form it is, how to read its inputs and where it was opened come from the card's
+        outbox row (found by the chat and the card's id), not from the client: a changed
+        client could otherwise submit a form for a place or a person it was never sent for.
+        Only the typed inputs are the client's. ``None`` when no such card was sent to this
+        member (an old card from before an upgrade, or a made-up one).
+        """
+        spot = inbound.where(data)
+        card = inbound.answered_card(data)
+        typed = inbound.form_data(data)
+        if spot is None or card is None or typed is None:
+            return None
+        async with self._runtime.store.transaction() as tx:
+            row = await tx.outbox.posted(
+                platform=Platform.TEAMS, channel_ref=spot.conversation_id, message_ref=card
+            )
+        if row is None or row.member_ref != event.actor.external_id:
+            return None
+        stored = row.payload.get(FORM_PAYLOAD)
+        if not isinstance(stored, dict):
+            return None
+        form = Form.model_validate(stored)
+        origin = row.payload.get("origin")
+        trusted = {**inbound.typed_inputs(typed), **submit_data(form)}
+        submitted = inbound.form_submitted(
+            data,
+            event.actor,
+            event.delivery_id,
+            trusted,
+            origin if isinstance(origin, dict) else None,
+        )
+        return (submitted, trusted) if submitted is not None else None
+
+    async def _tell(self, event: InboundEvent, key: str, *, suffix: str) -> None:
+        """A short notice in the member's 1:1 chat, once per activity (the card stays there to
+        send again)."""
+        notice = Message(parts=(Paragraph(text=ours(self.texts.plain(key))),))
         async with self._runtime.store.transaction() as tx:
             await tx.outbox.enqueue(
-                idempotency_key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:incomplete",
+                idempotency_key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:{suffix}",
                 platform=Platform.TEAMS,
                 kind=DeliveryKind.DIRECT,
                 payload=notice.model_dump(mode="json"),
                 member_ref=event.actor.external_id,
             )
-        return False
 
-    async def _known_members(self, data: Mapping[str, Any], event: FormSubmitted) -> FormSubmitted:
+    async def _known_members(self, form: Mapping[str, Any], event: FormSubmitted) -> FormSubmitted:
         """Names typed in member inputs that match exactly one Teams member Hoedan knows become
         that member's Teams id, as Slack's people picker would have given.
 
@@ -264,7 +304,7 @@ class TeamsAdapter:
         creates a member by that name; such a member can be named in Hoedan but not messaged
         until Hoedan sees them in Teams.
         """
-        fields = inbound.member_inputs(inbound.form_data(data) or {})
+        fields = inbound.member_inputs(form)
         if not fields or not event.member_names:
             return event
         resolved: dict[str, tuple[str, str]] = {}

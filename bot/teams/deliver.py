@@ -123,11 +123,7 @@ class TeamsDeliverer:
     def _activity(self, payload: dict[str, Any]) -> dict[str, Any]:
         """A form card (see ``form_payload``) or a neutral message as a card."""
         if FORM_PAYLOAD in payload:
-            form = Form.model_validate(payload[FORM_PAYLOAD])
-            origin = payload.get("origin")
-            return form_activity(
-                form, origin if isinstance(origin, dict) else {}, texts=self._form_texts
-            )
+            return form_activity(Form.model_validate(payload[FORM_PAYLOAD]), texts=self._form_texts)
         card = Message.model_validate(payload)
         return message_activity(card, truncated_note=self._truncated_note)
 
@@ -177,7 +173,9 @@ class TeamsDeliverer:
             raise ValueError(f"Hoedan never saw Teams user {member}")
         conversation = user.conversation_id or await self._open_personal(user)
         posted = await self._send(user, conversation, activity, reply_to=None)
-        return Sent(external_ref=f"{conversation}:{posted}")
+        # The 1:1 chat is kept on the row, so that an answer to a card there (a form) can be
+        # traced to the card as it was sent, through the same index as a channel post.
+        return Sent(external_ref=f"{conversation}:{posted}", channel_ref=conversation)
 
     async def _open_personal(self, user: Reference) -> str:
         """Open (or find: the Bot Connector returns the existing one) a user's 1:1 chat."""

@@ -431,7 +431,7 @@ def encode_origin(place: Place, context: str) -> dict[str, Any]:
     }
 
 
-def _origin_place(origin: Mapping[str, Any], spot: Where) -> Place:
+def origin_place(origin: Mapping[str, Any], spot: Where) -> Place:
     """The place an origin names; without a usable one, where the card was submitted."""
     space = _str(origin.get("c"))
     if space is None:
@@ -465,24 +465,40 @@ def form_data(activity: Mapping[str, Any]) -> Mapping[str, Any] | None:
 
 
 def form_submitted(
-    activity: Mapping[str, Any], actor: Actor, activity_id: str, data: Mapping[str, Any]
+    activity: Mapping[str, Any],
+    actor: Actor,
+    activity_id: str,
+    data: Mapping[str, Any],
+    origin: Mapping[str, Any] | None = None,
 ) -> FormSubmitted | None:
+    """A submitted form card; ``origin`` (see :func:`encode_origin`) is where the form was
+    opened, as stored with the card: without it, the form belongs where it was submitted."""
     spot = where(activity)
     form_id = _str(data.get("form"))
     if spot is None or form_id is None:
         return None
-    origin = _dict(data.get("origin"))
+    origin = origin or {}
     context = origin.get("x")
     values, member_names = form_values(data)
     return FormSubmitted(
         actor=actor,
-        place=_origin_place(origin, spot),
+        place=origin_place(origin, spot),
         delivery_id=activity_id,
         form_id=form_id,
         values=values,
         context=context if isinstance(context, str) else "",
         member_names=member_names,
     )
+
+
+def answered_card(activity: Mapping[str, Any]) -> str | None:
+    """The id of the card a submission answers (Teams sends it as ``replyToId``)."""
+    return _str(activity.get("replyToId"))
+
+
+def typed_inputs(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Only what the person typed or chose: the rest of a submission's data is the card's."""
+    return {key: value for key, value in data.items() if key.startswith(INPUT_PREFIX)}
 
 
 def form_values(data: Mapping[str, Any]) -> tuple[dict[str, FormValue], dict[str, str]]:

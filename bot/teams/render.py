@@ -352,18 +352,24 @@ def _kind_code(item: Input) -> str:
     return KIND_CODES[item.kind]
 
 
-def form_card(
-    form: Form,
-    origin: dict[str, Any],
-    *,
-    texts: FormTexts,
-) -> dict[str, Any]:
+def submit_data(form: Form) -> dict[str, Any]:
+    """What a form card's submit button sends back besides the inputs: which form it is and
+    how to read each input. Hoedan reads these from the card as it sent it (the outbox row),
+    never from the client, which a changed client could otherwise make name anything."""
+    return {
+        "verb": FORM_VERB,
+        "form": form.form_id,
+        "kinds": {item.name: _kind_code(item) for item in form.inputs},
+        "required": [item.name for item in form.inputs if item.required],
+    }
+
+
+def form_card(form: Form, *, texts: FormTexts) -> dict[str, Any]:
     """A form as an Adaptive Card that is submitted in place, in the member's 1:1 chat.
 
     Teams has no modal a bot can open from a chat message without a task module, so the form
-    is a card: heading, inputs, one submit button. The submit data says which form it is,
-    where it was opened (``origin``, with the form's context) and how to read each input, so
-    the submission can be turned back into a FormSubmitted without anything stored meanwhile.
+    is a card: heading, inputs, one submit button. Where the form was opened (a question's
+    thread, a channel) stays in the outbox row of the card, out of the client's hands.
 
     A member input is a text field for names separated by commas: Teams' people picker needs
     Microsoft Graph permissions Hoedan's app registration does not ask for.
@@ -380,13 +386,7 @@ def form_card(
         "type": "Action.Submit",
         "title": shorten(form.submit_label.plain, MAX_BUTTON_TITLE) or "OK",
         "style": "positive",
-        "data": {
-            "verb": FORM_VERB,
-            "form": form.form_id,
-            "origin": origin,
-            "kinds": {item.name: _kind_code(item) for item in form.inputs},
-            "required": [item.name for item in form.inputs if item.required],
-        },
+        "data": submit_data(form),
     }
     fallback = shorten(form.title.plain, 200) or "Hoedan"
     card = _card([title, *inputs], fallback=fallback)
@@ -399,14 +399,9 @@ def form_card(
     return _card([title, note], fallback=fallback)
 
 
-def form_activity(
-    form: Form,
-    origin: dict[str, Any],
-    *,
-    texts: FormTexts,
-) -> dict[str, Any]:
+def form_activity(form: Form, *, texts: FormTexts) -> dict[str, Any]:
     """The Bot Connector activity that carries a form card."""
-    card = form_card(form, origin, texts=texts)
+    card = form_card(form, texts=texts)
     return {
         "type": "message",
         "summary": card["fallbackText"],

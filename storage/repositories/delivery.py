@@ -139,9 +139,16 @@ class OutboxRepository:
         ``ix_outbox_message_posted`` instead of a walk through every message of the platform.
         """
         statement = select(OutboxMessage.subject).where(
-            OutboxMessage.platform == platform,
-            OutboxMessage.channel_ref == channel_ref,
-            OutboxMessage.external_ref == f"{channel_ref}:{message_ref}",
+            *_landed(platform=platform, channel_ref=channel_ref, message_ref=message_ref)
+        )
+        return (await self._session.exec(statement)).first()
+
+    async def posted(
+        self, *, platform: Platform, channel_ref: str, message_ref: str
+    ) -> OutboxMessage | None:
+        """The delivered message that landed as ``message_ref`` in ``channel_ref``."""
+        statement = select(OutboxMessage).where(
+            *_landed(platform=platform, channel_ref=channel_ref, message_ref=message_ref)
         )
         return (await self._session.exec(statement)).first()
 
@@ -237,3 +244,12 @@ class OutboxRepository:
         message.attempts += 1
         message.last_error = error
         self._session.add(message)
+
+
+def _landed(*, platform: Platform, channel_ref: str, message_ref: str) -> tuple[Any, ...]:
+    """Conditions for a message found by where it landed (one probe of the index)."""
+    return (
+        OutboxMessage.platform == platform,
+        OutboxMessage.channel_ref == channel_ref,
+        OutboxMessage.external_ref == f"{channel_ref}:{message_ref}",
+    )

@@ -6,7 +6,14 @@ from typing import Any
 
 import pytest
 
-from bot.teams.inbound import actor_of, from_teams, missing_required, translate
+from bot.teams.inbound import (
+    actor_of,
+    form_submitted,
+    from_teams,
+    missing_required,
+    translate,
+    typed_inputs,
+)
 from bot.teams.render import FORM_VERB
 from flows.events import ActionEvent, CommandEvent, FormSubmitted, Mention, MessageEvent
 from storage.enums import Platform, SpaceKind
@@ -183,7 +190,6 @@ def _form_value(**inputs: Any) -> dict[str, Any]:
     return {
         "verb": FORM_VERB,
         "form": "test.form",
-        "origin": {"c": CHANNEL, "n": "Algemeen", "k": "channel", "t": "1700000000001", "x": "42"},
         "kinds": {
             "name": "t",
             "one": "c",
@@ -198,11 +204,18 @@ def _form_value(**inputs: Any) -> dict[str, Any]:
     }
 
 
+ORIGIN = {"c": CHANNEL, "n": "Algemeen", "k": "channel", "t": "1700000000001", "x": "42"}
+"""Where the form was opened, as the adapter finds it stored with the card it sent."""
+
+
 def test_a_submitted_form_card_is_a_form_with_typed_values_in_its_original_place() -> None:
     value = _form_value(
         name="Anna", one="b", many="1,3", score="4", ok="true", who="Bram Jansen, Één Twee"
     )
-    event = _event(_activity(text=None, value=value))
+    body = _activity(text=None, value=value)
+    actor = actor_of(body)
+    assert actor is not None
+    event = form_submitted(body, actor, "act-1", value, ORIGIN)
 
     assert isinstance(event, FormSubmitted)
     assert event.form_id == "test.form"
@@ -247,7 +260,7 @@ def test_an_action_execute_of_a_form_card_is_a_form_too() -> None:
 
 def test_empty_required_inputs_and_odd_values_are_read_without_raising() -> None:
     value = _form_value(name="   ", score="vijf", many=7)
-    value["origin"] = "kapot"
+    value["origin"] = ORIGIN  # an origin in the card's data is not believed
     value["kinds"]["odd"] = ["x"]
 
     event = _event(_activity(text=None, value=value))
@@ -259,3 +272,10 @@ def test_empty_required_inputs_and_odd_values_are_read_without_raising() -> None
     assert event.values["many"] == []
     assert "odd" not in event.values
     assert missing_required(value) == ["name"]
+
+
+def test_only_typed_inputs_are_taken_from_a_submission() -> None:
+    value = _form_value(name="Anna")
+    value["kinds"] = {"name": "p"}
+
+    assert typed_inputs(value) == {"input.name": "Anna"}

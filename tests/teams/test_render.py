@@ -170,7 +170,7 @@ def _every_input_form() -> Form:
 
 
 def test_a_form_card_has_the_matching_input_for_every_kind() -> None:
-    card = form_card(_every_input_form(), {"c": "19:x", "x": "42"}, texts=FORM_TEXTS)
+    card = form_card(_every_input_form(), texts=FORM_TEXTS)
 
     title, *elements = card["body"]
     assert title["text"] == "Over \\[jou\\](https://evil.example)"
@@ -221,7 +221,6 @@ def test_a_form_card_has_the_matching_input_for_every_kind() -> None:
     assert submit["data"] == {
         "verb": FORM_VERB,
         "form": "test.form",
-        "origin": {"c": "19:x", "x": "42"},
         "kinds": {
             "name": "t",
             "story": "t",
@@ -249,7 +248,7 @@ def test_a_form_too_big_for_a_card_says_so_instead_of_being_refused() -> None:
         ),
     )
 
-    card = form_card(huge, {}, texts=FORM_TEXTS)
+    card = form_card(huge, texts=FORM_TEXTS)
 
     assert len(json.dumps(card, ensure_ascii=False)) <= MAX_CARD_CHARS
     assert "actions" not in card

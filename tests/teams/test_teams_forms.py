@@ -104,9 +104,13 @@ async def test_the_answer_button_sends_a_form_card_that_stores_the_answer(
     assert submit["type"] == "Action.Submit"
     assert submit["data"]["verb"] == FORM_VERB
     assert submit["data"]["form"] == "answer.form"
-    assert submit["data"]["origin"]["c"] == CHANNEL
-    assert submit["data"]["origin"]["t"] == asked["id"]
-    assert submit["data"]["origin"]["x"] == "1"
+    assert "origin" not in submit["data"]  # where it belongs stays with Hoedan
+    [row] = [
+        m for m in await hoedan.outbox() if m.external_ref == f"{form.conversation_id}:{form.id}"
+    ]
+    assert row.payload["origin"]["c"] == CHANNEL
+    assert row.payload["origin"]["t"] == asked["id"]
+    assert row.payload["origin"]["x"] == "1"
 
     bram_chat = f"a:personal-{BRAM.id}"
     sent = _submitted(hoedan, BRAM, bram_chat, form, answer="Met een wijkavond.", link="")
@@ -138,17 +142,48 @@ async def test_a_required_field_left_empty_is_refused_in_dutch_and_nothing_is_st
     assert connector.to(f"a:personal-{ANNA.id}") == []
 
 
-async def test_a_form_hoedan_does_not_know_gets_the_usual_answer(hoedan: Running) -> None:
-    body = personal_message(hoedan.connector, ANNA, "")
+async def test_a_form_card_hoedan_never_sent_is_refused_in_dutch(hoedan: Running) -> None:
+    body = personal_message(hoedan.connector, ANNA, "", replyToId="made-up-card")
     del body["text"]
-    body["value"] = {"verb": FORM_VERB, "form": "verdwenen.form", "origin": {}, "kinds": {}}
+    body["value"] = {"verb": FORM_VERB, "form": "verdwenen.form", "kinds": {}}
 
     status, _ = await hoedan.send(body)
     await hoedan.settle()
 
     assert status == 202
     [reply] = hoedan.connector.to(ANNA.personal)
-    assert "hoort bij iets dat niet meer bestaat" in reply.text
+    assert "Dit formulier ken ik niet (meer)." in reply.text
+
+
+async def test_a_submission_cannot_change_the_form_its_place_or_its_person(
+    hoedan: Running,
+) -> None:
+    """What a changed client sends besides the typed inputs is not believed: the form, its
+    place and how its inputs are read come from the card as Hoedan sent it, to this member."""
+    connector = hoedan.connector
+    _, form = await _ask_and_open_answer_form(hoedan)
+    bram_chat = f"a:personal-{BRAM.id}"
+
+    forged = _submitted(hoedan, BRAM, bram_chat, form, answer="Met een wijkavond.", link="")
+    forged["value"].update(
+        form="intervision.start",
+        origin={"c": "19:elders@thread.tacv2", "k": "channel", "t": None, "x": "vijfminuten"},
+        kinds={"answer": "p"},
+    )
+    await hoedan.send(forged)
+    await hoedan.settle()
+    [answer] = await _answers(hoedan)
+    assert answer.text == "Met een wijkavond."  # the answer form, read as text
+    [question] = await hoedan.questions()
+    assert answer.question_id == question.id
+
+    # Someone else answering Bram's card (in their own chat, naming its id) gets nothing done.
+    anna_chat = f"a:personal-{ANNA.id}"
+    taken = _submitted(hoedan, ANNA, anna_chat, form, answer="Iets anders.", link="")
+    await hoedan.send(taken)
+    await hoedan.settle()
+    assert [a.text for a in await _answers(hoedan)] == ["Met een wijkavond."]
+    assert "Dit formulier ken ik niet (meer)." in connector.to(anna_chat)[-1].text
 
 
 async def test_the_region_form_submitted_with_action_execute_sets_the_region(
@@ -214,7 +249,7 @@ async def test_typed_names_of_known_teams_members_become_their_teams_ids(
     adapter = hoedan.service.teams
     assert adapter is not None
 
-    resolved = await adapter._known_members(body, event)
+    resolved = await adapter._known_members(body["value"], event)
 
     assert resolved.values == {"who": [BRAM.id, "cor klaassen"]}
     assert resolved.member_names == {BRAM.id: BRAM.name, "cor klaassen": "Cor Klaassen"}

@@ -86,7 +86,13 @@ async def _adopt_rules(hoedan: Running, clock: Clock) -> None:
     [submit] = form.actions
     assert submit["data"]["form"] == house_rules.EDITOR_FORM
     rules = "1. We beginnen op tijd.\n2. Besluiten nemen we met consent."
-    sent = personal_message(connector, CARLA, "", replyToId=form.id)
+    sent = activity(
+        connector,
+        sender=CARLA,
+        text="",
+        conversation={"conversationType": "personal", "id": _opened(CARLA)},
+        replyToId=form.id,
+    )
     del sent["text"]
     sent["value"] = {**submit["data"], "input.rules": rules, "input.days": "1"}
     await hoedan.send(sent)

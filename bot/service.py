@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 from importlib.metadata import version
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -20,9 +21,12 @@ from bot.app import Hoedan
 from bot.outbox import Deliverer, OutboxDispatcher
 from bot.scheduler import create_scheduler
 from bot.slack.adapter import SlackAdapter
-from bot.teams.adapter import MESSAGES_PATH, TeamsAdapter
+from bot.teams import MESSAGES_PATH
 from storage.enums import Platform
 from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from bot.teams.adapter import TeamsAdapter
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,8 @@ class Service:
             deliverers[Platform.SLACK] = self.slack.deliverer
         self.teams: TeamsAdapter | None = None
         if settings.teams_enabled:
+            from bot.teams.adapter import TeamsAdapter  # imported only when used: see bot.teams
+
             self.teams = TeamsAdapter(settings, hoedan.runtime, on_queued=self._wake, clock=clock)
             deliverers[Platform.TEAMS] = self.teams.deliverer
         self.dispatcher = OutboxDispatcher(hoedan.store, deliverers, clock=clock)

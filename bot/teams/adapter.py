@@ -52,7 +52,6 @@ from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
-MESSAGES_PATH = "/api/messages"
 CARD_RESPONSE_TYPE = "application/vnd.microsoft.activity.message"
 NEEDS_SENDER = frozenset({"message", "invoke", "messageUpdate", "messageDelete"})
 """Activity types that are someone doing something: without an id and a sender they are

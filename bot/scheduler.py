@@ -9,8 +9,9 @@ job does the same for the weekly slots (learning prompts): it hands the current 
 Jobs live in memory (APScheduler's default job store). What has to survive a restart is data in
 Hoedan's own database: the flows' deadlines and the ``schedule`` rows with the posts made on them
 (``post``, unique per schedule and planned time). A slot missed while no process ran is found
-from those rows at the next tick, so it runs once at start-up within the grace period; two
-processes over one database both tick, and the unique post row and outbox key let one post.
+from those rows at the next tick, so it runs once at start-up within the grace period. With
+several processes over one database every one ticks, but only the leader (``bot.leader``) does
+the work; the unique post row and outbox key would let only one post even without it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.leader import Leadership, SoleLeadership
 from flows.config import FlowConfig
 from flows.engine import FlowEngine
 from flows.rhythm import fire_due_schedules
@@ -44,8 +46,14 @@ def create_scheduler(
     timezone: str,
     config: FlowConfig | None = None,
     grace: timedelta = DEFAULT_GRACE,
+    leadership: Leadership | None = None,
 ) -> AsyncIOScheduler:
+    """The ticking jobs; with several processes on one database, only the leader's do work."""
+    leader = leadership or SoleLeadership()
+
     async def fire_deadlines() -> None:
+        if not await leader.hold():
+            return
         try:
             if await engine.fire_due(store, now=clock()):
                 on_queued()
@@ -53,7 +61,7 @@ def create_scheduler(
             log.exception("checking flow deadlines failed; trying again at the next tick")
 
     async def fire_schedules() -> None:
-        if config is None:
+        if config is None or not await leader.hold():
             return
         try:
             if await fire_due_schedules(store, config, now=clock(), grace=grace):

@@ -18,6 +18,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Hoedan
+from bot.leader import leadership_for
 from bot.outbox import Deliverer, OutboxDispatcher
 from bot.scheduler import create_scheduler
 from bot.slack.adapter import SlackAdapter
@@ -58,6 +59,7 @@ class Service:
             deliverers[Platform.TEAMS] = self.teams.deliverer
         self.dispatcher = OutboxDispatcher(hoedan.store, deliverers, clock=clock)
         self.scheduler: AsyncIOScheduler | None = None
+        self.leadership = leadership_for(hoedan.store)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
         self._stop = asyncio.Event()
@@ -93,6 +95,7 @@ class Service:
             "version": version("hoedan"),
             "slack": self.hoedan.settings.slack_mode,
             "teams": self.teams is not None,
+            "scheduler": "leader" if self.leadership.leading else "standby",
         }
         if self.slack is not None:
             body["work"] = {"handled": self.slack.handled, "in_flight": self.slack.in_flight}
@@ -112,6 +115,7 @@ class Service:
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else settings.port
         self._dispatching = asyncio.ensure_future(self.dispatcher.run_forever(self._stop))
+        await self.leadership.hold()
         self.scheduler = create_scheduler(
             self.hoedan.store,
             self.hoedan.runtime.engine,
@@ -120,6 +124,7 @@ class Service:
             timezone=settings.timezone,
             config=self.hoedan.runtime.config,
             grace=settings.missed_grace,
+            leadership=self.leadership,
         )
         self.scheduler.start()
         if self.slack is not None and settings.slack_mode == "socket":
@@ -150,6 +155,7 @@ class Service:
             await self.teams.drain()
         if self.scheduler is not None and self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        await self.leadership.release()
         self._stop.set()
         if self._dispatching is not None:
             await self._dispatching

@@ -92,8 +92,9 @@ async def test_the_scheduler_posts_the_prompt_and_a_thread_reply_counts(
 async def test_two_services_over_one_database_post_the_prompt_once(
     database_url: str, slack: FakeSlack
 ) -> None:
-    """Both schedulers fire for the same slot; one message is queued (one post row, one outbox
-    row with the slot's key), and of the two dispatchers only one sends it."""
+    """Both schedulers tick for the same slot, but only the leader works; one message is
+    queued (one post row, one outbox row with the slot's key), and of the two dispatchers only
+    one sends it."""
     clock = Clock()
     settings = slack_settings(database_url, slack)
     async with running(settings, slack, clock=clock) as first:

@@ -15,9 +15,10 @@ from pydantic import BaseModel, ConfigDict
 
 from storage.enums import Platform
 
-RECEIVE_FILES = frozenset({Platform.SLACK, Platform.CONSOLE})
-"""Where a report file can be delivered. Teams needs its file-consent card first (not built
-yet); its members get the message without the file rather than a failed delivery every week."""
+RECEIVE_FILES = frozenset({Platform.SLACK, Platform.CONSOLE, Platform.TEAMS})
+"""Where a report file can be delivered. On Teams it comes as a file-consent card: the member
+accepts and the file lands in their OneDrive. A platform not listed gets the message without
+the file (which then says where the report comes from) rather than a failed delivery."""
 
 
 class ReportRequest(BaseModel):

@@ -7,7 +7,9 @@ run as a turn through the SDK's ``CloudAdapter``. The turn itself only hands the
 background task and returns, so Teams has its 202 (or, for a card's Action.Execute, its invoke
 response) within its time-out however busy the database is. The task remembers where the
 conversation lives (for proactive messages), turns the activity into a neutral event, lets the
-runtime handle it (which also drops a repeated activity id) and wakes the outbox.
+runtime handle it (which also drops a repeated activity id) and wakes the outbox. A member's
+answer to a report's file-consent card is the exception: it is no event for the runtime, and
+``bot.teams.files`` uploads the report (or says why not) in that task instead.
 
 Replies never go through the turn: they wait in the outbox and the :class:`TeamsDeliverer`
 posts them, retrying where the SDK's connector client would not.
@@ -39,15 +41,18 @@ from pydantic import ValidationError
 from bot.logs import register_secrets
 from bot.settings import Settings
 from bot.teams import inbound
-from bot.teams.deliver import FORM_PAYLOAD, TeamsDeliverer, form_payload
+from bot.teams.deliver import FORM_PAYLOAD, TeamsDeliverer, form_payload, queue_direct
+from bot.teams.file_cards import FILE_CONSENT, is_consent
+from bot.teams.files import FileConsents
 from bot.teams.references import References, references_in
 from bot.teams.render import FormTexts, submit_data
+from bot.teams.upload import Uploader
 from flows.events import ActionEvent, CommandEvent, FormSubmitted, InboundEvent
 from flows.messages import Form, Message, Paragraph
 from flows.runtime import Runtime
 from flows.text import ours
 from flows.texts import texts_for
-from storage.enums import DeliveryKind, Platform, SpaceKind
+from storage.enums import Platform, SpaceKind
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -97,6 +102,13 @@ class TeamsAdapter:
                 truncated=self.texts.plain("teams.truncated"),
             ),
         )
+        self.uploader = Uploader(anonymous=settings.teams_anonymous_allowed)
+        self.files = FileConsents(
+            runtime.store,
+            self.uploader,
+            network_slug=runtime.config.network_slug,
+            language=settings.language,
+        )
         self._tasks: set[asyncio.Task[None]] = set()
         self.handled = 0
         """Accepted activities whose work is done (or found unnecessary), for /healthz."""
@@ -143,7 +155,8 @@ class TeamsAdapter:
             return None
 
     async def on_turn(self, context: TurnContext) -> None:
-        """The SDK's turn: answer a card's Action.Execute at once, leave the work to a task.
+        """The SDK's turn: answer a card's Action.Execute or a file-consent answer at once,
+        leave the work to a task.
 
         Other invokes (message extensions, task modules, sign-in) get the SDK's 501: Hoedan
         offers none of them, and saying so beats pretending it handled them.
@@ -152,6 +165,11 @@ class TeamsAdapter:
         data = activity.model_dump(mode="json", by_alias=True, exclude_none=True)
         if activity.type == ActivityTypes.invoke and activity.name == inbound.ADAPTIVE_CARD_ACTION:
             await context.send_activity(self._card_action_response())
+        elif activity.type == ActivityTypes.invoke and activity.name == FILE_CONSENT:
+            # Teams wants a plain 200; the upload, or the word on a decline, follows in the chat.
+            await context.send_activity(
+                Activity(type=ActivityTypes.invoke_response, value=InvokeResponse(status=200))
+            )
         self._spawn(data)
 
     def _card_action_response(self) -> Activity:
@@ -196,6 +214,10 @@ class TeamsAdapter:
             if inbound.added_members(data):
                 await self._welcome(data)
                 return
+            if is_consent(data):
+                await self.files.answer(data)
+                self._on_queued()
+                return
             if isinstance(event, FormSubmitted):
                 sent = await self._as_sent(data, event)
                 if sent is None:
@@ -236,14 +258,12 @@ class TeamsAdapter:
         once, and it names the place the button was pressed so the answer lands there.
         """
         origin = inbound.encode_origin(event.place, form.context)
-        async with self._runtime.store.transaction() as tx:
-            await tx.outbox.enqueue(
-                idempotency_key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:form",
-                platform=Platform.TEAMS,
-                kind=DeliveryKind.DIRECT,
-                payload=form_payload(form, origin),
-                member_ref=event.actor.external_id,
-            )
+        await queue_direct(
+            self._runtime.store,
+            key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:form",
+            member_ref=event.actor.external_id,
+            payload=form_payload(form, origin),
+        )
 
     async def _as_sent(
         self, data: Mapping[str, Any], event: FormSubmitted
@@ -286,14 +306,12 @@ class TeamsAdapter:
         """A short notice in the member's 1:1 chat, once per activity (the card stays there to
         send again)."""
         notice = Message(parts=(Paragraph(text=ours(self.texts.plain(key))),))
-        async with self._runtime.store.transaction() as tx:
-            await tx.outbox.enqueue(
-                idempotency_key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:{suffix}",
-                platform=Platform.TEAMS,
-                kind=DeliveryKind.DIRECT,
-                payload=notice.model_dump(mode="json"),
-                member_ref=event.actor.external_id,
-            )
+        await queue_direct(
+            self._runtime.store,
+            key=f"in:{Platform.TEAMS.value}:{event.delivery_id}:{suffix}",
+            member_ref=event.actor.external_id,
+            payload=notice.model_dump(mode="json"),
+        )
 
     async def _known_members(self, form: Mapping[str, Any], event: FormSubmitted) -> FormSubmitted:
         """Names typed in member inputs that match exactly one Teams member Hoedan knows become
@@ -365,6 +383,7 @@ class TeamsAdapter:
 
     async def close(self) -> None:
         await self.deliverer.close()
+        await self.uploader.close()
 
     # Sending -----------------------------------------------------------------------------
 

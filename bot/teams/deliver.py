@@ -16,7 +16,9 @@ Where a message goes:
   (``POST …/v3/conversations/{channel};messageid={root}/activities/{root}``);
 * a direct message, a member's overview, and a message meant for one person in a channel
   (Teams has nothing like Slack's ephemeral messages) go to the member's 1:1 chat with Hoedan,
-  opened with ``POST …/v3/conversations`` when Hoedan never had one with them.
+  opened with ``POST …/v3/conversations`` when Hoedan never had one with them;
+* a report file goes there too, as a card asking to put it in the member's OneDrive (the upload
+  follows their answer, see ``bot.teams.files``).
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ import aiohttp
 from sqlmodel import select
 
 from bot.outbox import DeliveryResult, Failed, RetryLater, Sent
+from bot.reports import ReportMaker
+from bot.teams.file_cards import consent_activity
 from bot.teams.inbound import THREAD_MARK
 from bot.teams.references import CONVERSATION, USER, Reference, References
 from bot.teams.render import FormTexts, form_activity, message_activity
 from flows.messages import Form, Message
+from flows.reports import ReportRequest
 from storage.enums import DeliveryKind, Platform, SpaceKind
 from storage.models import OutboxMessage, Space
 from storage.store import Store
@@ -59,6 +64,27 @@ in a ``DeliveryKind.DIRECT`` payload, and no storage enum has to learn about Tea
 
 def form_payload(form: Form, origin: dict[str, Any]) -> dict[str, Any]:
     return {FORM_PAYLOAD: form.model_dump(mode="json"), "origin": origin}
+
+
+ATTACHMENT_PAYLOAD = "teams_attachment"
+"""An outbox payload with this key is a Teams attachment sent as it is (a file's info card),
+for the same reason as a form: it is no neutral message, and waits in a direct message's row."""
+
+
+def attachment_payload(attachment: dict[str, Any]) -> dict[str, Any]:
+    return {ATTACHMENT_PAYLOAD: attachment}
+
+
+async def queue_direct(store: Store, *, key: str, member_ref: str, payload: dict[str, Any]) -> None:
+    """Queue something for a member's 1:1 chat, once per key (a retried activity adds none)."""
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue(
+            idempotency_key=key,
+            platform=Platform.TEAMS,
+            kind=DeliveryKind.DIRECT,
+            payload=payload,
+            member_ref=member_ref,
+        )
 
 
 class ConnectorError(Exception):
@@ -92,6 +118,7 @@ class TeamsDeliverer:
         self._token = token
         self._truncated_note = truncated_note
         self._form_texts = form_texts
+        self._reports = ReportMaker(store)
         self._session: aiohttp.ClientSession | None = None
 
     async def close(self) -> None:
@@ -102,8 +129,10 @@ class TeamsDeliverer:
     async def deliver(self, message: OutboxMessage) -> DeliveryResult:
         try:
             kind = DeliveryKind(message.kind)
-            if kind in (DeliveryKind.GROUP, DeliveryKind.FILE):
+            if kind is DeliveryKind.GROUP:
                 return Failed(error=f"Teams has no {kind.value} delivery yet")
+            if kind is DeliveryKind.FILE:
+                return await self._to_member(message, await self._consent(message.payload))
             activity = self._activity(message.payload)
             if kind is DeliveryKind.POST or (
                 kind is DeliveryKind.EPHEMERAL and await self._is_personal(message.channel_ref)
@@ -121,11 +150,24 @@ class TeamsDeliverer:
             return Failed(error=str(exc))
 
     def _activity(self, payload: dict[str, Any]) -> dict[str, Any]:
-        """A form card (see ``form_payload``) or a neutral message as a card."""
+        """A form card (see ``form_payload``), a ready attachment (``attachment_payload``) or a
+        neutral message as a card."""
+        attachment = payload.get(ATTACHMENT_PAYLOAD)
+        if isinstance(attachment, dict):
+            return {"type": "message", "attachments": [attachment]}
         if FORM_PAYLOAD in payload:
             return form_activity(Form.model_validate(payload[FORM_PAYLOAD]), texts=self._form_texts)
         card = Message.model_validate(payload)
         return message_activity(card, truncated_note=self._truncated_note)
+
+    async def _consent(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A report file becomes the question whether it may go into the member's OneDrive.
+
+        The report is made now, only to say its size on the card: the file itself is made
+        again when the member accepts (``bot.teams.files``), so nothing but the request is kept.
+        """
+        request = ReportRequest.model_validate(payload)
+        return consent_activity(request, await self._reports.make(request))
 
     async def typing(self, *, service_url: str, conversation_id: str, bot_id: str) -> None:
         """Show "Hoedan is typing…" while an answer is being made; best effort only.

@@ -3,7 +3,8 @@
 A Teams app is a zip with ``manifest.json`` and two icons. The manifest names the bot (its
 Azure app id), where it may live (a team, a group chat, a personal chat) and the commands Teams
 suggests when someone types ``@Hoedan``. Teams shows at most ten commands per list, so the list
-holds the ten most used; ``help`` shows them all.
+holds the ten most used; ``help`` shows them all. The bot supports files: a digest's report
+comes as a file-consent card in the 1:1 chat, which Teams only offers for a bot that says so.
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def manifest(*, app_id: str, website: str, language: str = "nl") -> dict[str, An
             {
                 "botId": app_id,
                 "scopes": SCOPES,
-                "supportsFiles": False,
+                "supportsFiles": True,
                 "isNotificationOnly": False,
                 "commandLists": [{"scopes": SCOPES, "commands": _commands(texts)}],
             }

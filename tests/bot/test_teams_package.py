@@ -49,6 +49,7 @@ def test_the_manifest_names_the_bot_where_it_may_live_and_what_to_suggest() -> N
     [bot] = found["bots"]
     assert bot["botId"] == APP_ID
     assert sorted(bot["scopes"]) == ["groupChat", "personal", "team"]
+    assert bot["supportsFiles"] is True  # else Teams shows no file-consent card for a report
     [commands] = bot["commandLists"]
     titles = [command["title"] for command in commands["commands"]]
     assert titles[0] == "help"

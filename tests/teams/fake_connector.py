@@ -2,6 +2,8 @@
 
 It answers like the real REST API (``{"id": …}`` for a posted activity or an opened
 conversation) and can be told to fail the next requests, say with a 429 and ``Retry-After``.
+It also stands in for the OneDrive upload session a file-consent card opens (``PUT /upload/…``,
+with a token in the query string as the real address has), which can be told to fail too.
 """
 
 from __future__ import annotations
@@ -75,6 +77,21 @@ def _collect_actions(value: Any, found: list[dict[str, Any]]) -> None:
             _collect_actions(item, found)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """One PUT that reached the fake upload session."""
+
+    name: str
+    data: bytes
+    headers: dict[str, str]
+    query: str
+    status: int
+
+
+UPLOAD_QUERY = "tempauth=eyJ0eXAiOiJKV1QiLCJhbGciOiJub25lIn0.secret%2Btoken"
+"""What the fake's upload addresses carry, like the token in a real one: never to be logged."""
+
+
 @dataclass
 class _Failure:
     status: int
@@ -86,6 +103,9 @@ class FakeConnector:
     requests: list[Posted] = field(default_factory=list)
     """Every request, failed ones included, in order."""
     _failures: list[_Failure] = field(default_factory=list)
+    uploads: list[Upload] = field(default_factory=list)
+    """Every PUT to an upload session, failed ones included, in order."""
+    _upload_failures: int = 0
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(9001))
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -121,6 +141,18 @@ class FakeConnector:
             and p.conversation_id.partition(";messageid=")[0] == conversation_id
         ]
 
+    def upload_url(self, name: str) -> str:
+        """An upload session's address, as Teams gives it in an accepted file-consent invoke."""
+        return f"http://127.0.0.1:{self.port}/upload/{name}?{UPLOAD_QUERY}"
+
+    @property
+    def completed_uploads(self) -> list[Upload]:
+        return [upload for upload in self.uploads if upload.status < 300]
+
+    def fail_uploads(self, times: int = 1) -> None:
+        """Answer the next ``times`` uploads with a 500."""
+        self._upload_failures += times
+
     def fail_next(self, status: int, *, retry_after: str | None = None, times: int = 1) -> None:
         self._failures.extend(_Failure(status, retry_after) for _ in range(times))
 
@@ -129,6 +161,7 @@ class FakeConnector:
         app.router.add_post("/v3/conversations", self._open)
         app.router.add_post("/v3/conversations/{conversation}/activities", self._post)
         app.router.add_post("/v3/conversations/{conversation}/activities/{reply_to}", self._post)
+        app.router.add_put("/upload/{name}", self._upload)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -189,3 +222,21 @@ class FakeConnector:
         if failed is not None:
             return failed
         return web.json_response({"id": opened}, status=201)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        status = 500 if self._upload_failures else 201
+        self._upload_failures = max(self._upload_failures - 1, 0)
+        name = request.match_info["name"]
+        self.uploads.append(
+            Upload(
+                name=name,
+                data=data,
+                headers=dict(request.headers),
+                query=request.query_string,
+                status=status,
+            )
+        )
+        if status >= 300:
+            return web.json_response({"error": {"code": "generalException"}}, status=status)
+        return web.json_response({"id": "01FILE", "name": name, "size": len(data)}, status=201)

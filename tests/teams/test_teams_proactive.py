@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from bot.teams.file_cards import CONSENT_CARD
 from flows.learning_room import KIND
 from flows.schedules import next_fire_time
 from storage.enums import DeliveryKind, OutboxStatus
@@ -43,6 +44,13 @@ def prompt_posts(connector: FakeConnector) -> list[Posted]:
     return [p for p in connector.to(CHANNEL) if p.reply_to is None and HEADING in p.text]
 
 
+def run_schedules(hoedan: Running) -> None:
+    """Run the scheduler's job now, at the service's (moved) time."""
+    scheduler = hoedan.service.scheduler
+    assert scheduler is not None
+    scheduler.modify_job(SCHEDULE_JOB, next_run_time=datetime.now(UTC))
+
+
 async def wait_for(condition: object, seconds: float = 10.0) -> None:
     assert callable(condition)
     loop = asyncio.get_running_loop()
@@ -65,9 +73,7 @@ async def test_the_weekly_prompt_is_posted_proactively_and_a_thread_reply_counts
         slot = next_fire_time(schedule, utcnow())
         clock.offset = slot - utcnow() + timedelta(minutes=1)
 
-        scheduler = hoedan.service.scheduler
-        assert scheduler is not None
-        scheduler.modify_job(SCHEDULE_JOB, next_run_time=datetime.now(UTC))
+        run_schedules(hoedan)
         await wait_for(lambda: len(prompt_posts(connector)) == 1)
         await hoedan.settle()
         [post] = prompt_posts(connector)
@@ -108,12 +114,14 @@ async def test_a_coordinator_gets_the_digest_in_their_personal_chat(
         outbox = await hoedan.outbox()
 
     assert status == 202
-    [digest] = [p for p in connector.to(f"a:personal-{ADMIN.id}") if "Digest van" in p.text]
+    personal = connector.to(f"a:personal-{ADMIN.id}")
+    [digest] = [p for p in personal if "Digest van" in p.text]
     assert "#hoedan-vragen: 1 nieuw" in digest.text
-    # Teams cannot take the report file yet: the message says where the report comes from,
-    # and no file is queued to fail every week.
-    assert "maakt de beheerder met hoedan digest" in digest.text
-    assert [row for row in outbox if row.kind == DeliveryKind.FILE] == []
+    # The report comes after the message, as a card asking to put it in their OneDrive.
+    assert "komt als bestand bij dit bericht" in digest.text
+    [asking] = [p for p in personal if p.body["attachments"][0]["contentType"] == CONSENT_CARD]
+    assert personal.index(digest) < personal.index(asking)
+    assert [row.status for row in outbox if row.kind == DeliveryKind.FILE] == [OutboxStatus.SENT]
     assert [row for row in outbox if row.status == OutboxStatus.FAILED] == []
     assert connector.to(CHANNEL)[0].reply_to is not None  # only the question's own thread
     assert len(connector.to(CHANNEL)) == 1

@@ -83,10 +83,11 @@ class TeamsAdapter:
         self.texts = texts_for(settings.language)
         self.connections = MsalConnectionManager(**settings.teams_sdk_config())
         self._auth = self.connections.get_default_connection_configuration()
-        self.hosts = OutboundHostValidator(enabled=not settings.teams_anonymous_allowed)
+        self.hosts = OutboundHostValidator(enabled=settings.teams_client_id is not None)
         """With an app registration, activities (and so every stored serviceUrl) must name one of
-        Microsoft's own hosts: a token is never sent anywhere else. Anonymous local development
-        talks to a Playground or fake connector on localhost, so there it is off."""
+        Microsoft's own hosts: its token is never sent anywhere else, also when anonymous
+        requests are allowed beside it. Local development without a registration talks to a
+        Playground or fake connector on localhost and has no token to lose, so there it is off."""
         self.cloud = CloudAdapter(connection_manager=self.connections, host_validator=self.hosts)
         self.cloud.on_turn_error = self._on_turn_error
         self.references = References(runtime.store)
@@ -150,7 +151,9 @@ class TeamsAdapter:
             return None
         try:
             return await validator.validate_token(token.strip())
-        except (PyJWTError, ValueError):
+        except (PyJWTError, ValueError, KeyError, TypeError):
+            # The SDK's validator reads the token's header before PyJWT checks it: a token
+            # without a key id raises KeyError there. Every unreadable token is a 401.
             log.warning("a Teams request with an invalid token was refused")
             return None
 

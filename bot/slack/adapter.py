@@ -121,13 +121,24 @@ class SlackAdapter:
         return await to_aiohttp_response(bolt_response)
 
     async def _unreadable(self, request: web.Request) -> web.Response:
-        """A body Bolt cannot even parse: 401 unless it was really signed by Slack, then 400."""
+        """A body Bolt cannot even parse: 401 unless it was really signed by Slack, then 400.
+
+        The signature check needs a numeric timestamp (the SDK's verifier raises on anything
+        else) and the body, which a request over the size limit never yields: both are refused
+        as unsigned before they get that far.
+        """
         log.warning("unreadable Slack request rejected")
-        if self._verifier is not None and not self._verifier.is_valid(
-            body=await request.read(),
-            timestamp=request.headers.get("X-Slack-Request-Timestamp", ""),
-            signature=request.headers.get("X-Slack-Signature", ""),
-        ):
+        if self._verifier is None:
+            return web.Response(status=400, text="bad request")
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        signature = request.headers.get("X-Slack-Signature", "")
+        if not (timestamp.isascii() and timestamp.isdigit()) or not signature:
+            return web.Response(status=401, text="invalid signature")
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413, text="too large")
+        if not self._verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
             return web.Response(status=401, text="invalid signature")
         return web.Response(status=400, text="bad request")
 

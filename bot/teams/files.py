@@ -4,7 +4,7 @@ The adapter answers the ``fileConsent/invoke`` at once; the work is done here, a
 it reaches the runtime, whose deduplication therefore does not apply: the activity id is
 recorded in ``inbound_delivery`` before anything else, so a repeated invoke never uploads twice.
 
-On accept, the report is made from the request the card carried (``bot.teams.file_cards``) and
+On accept, the report is made from the request of the card Hoedan sent (its outbox row) and
 put into the upload session Teams opened (``bot.teams.upload``); a FileInfoCard then shows it in
 the member's 1:1 chat. That card, and every line Hoedan says here, goes through the outbox like
 any other reply. Whatever cannot be read (an old or damaged card, an address that is not
@@ -23,12 +23,12 @@ from pydantic import ValidationError
 from bot.reports import ReportMaker
 from bot.teams.deliver import attachment_payload, queue_direct
 from bot.teams.file_cards import file_info_attachment, texts_in
-from bot.teams.inbound import user_id_of
+from bot.teams.inbound import answered_card, user_id_of, where
 from bot.teams.upload import Uploader, UploadFailed, host_of
 from flows.messages import Message, Paragraph
 from flows.reports import ReportRequest
 from flows.texts import Texts
-from storage.enums import Platform
+from storage.enums import DeliveryKind, Platform
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class FileConsents:
         if value.get("action") == "decline":
             await self._say(reply, member, texts, "teams.file_declined")
             return
-        accepted = self._accepted(value)
+        accepted = await self._accepted(activity, member, value)
         if accepted is None:
             await self._say(reply, member, texts, "teams.file_unreadable")
             return
@@ -80,23 +80,49 @@ class FileConsents:
         payload = attachment_payload(file_info_attachment(upload))
         await queue_direct(self._store, key=reply, member_ref=member, payload=payload)
 
-    def _accepted(self, value: Mapping[str, Any]) -> tuple[ReportRequest, FileUploadInfo] | None:
-        """The report asked for and where it goes, when this is an acceptance Hoedan can use."""
+    async def _accepted(
+        self, activity: Mapping[str, Any], member: str, value: Mapping[str, Any]
+    ) -> tuple[ReportRequest, FileUploadInfo] | None:
+        """The report asked for and where it goes, when this is an acceptance Hoedan can use.
+
+        Which report it is comes from the consent card as Hoedan sent it to this member (its
+        outbox row, found by the 1:1 chat and the card's id), never from the answer's
+        ``context``: a changed client could otherwise have any report made and uploaded.
+        """
         if value.get("type") != "fileUpload" or value.get("action") != "accept":
             return None
+        request = await self._card_sent(activity, member)
+        if request is None:
+            log.warning("a file-consent answer to no card Hoedan sent to this member")
+            return None
         try:
-            request = ReportRequest.model_validate(value.get("context"))
             upload = FileUploadInfo.model_validate(value.get("uploadInfo"))
         except ValidationError:
-            log.warning("a file-consent answer without a readable report or upload address")
+            log.warning("a file-consent answer without a readable upload address")
             return None
         if request.network_slug != self._network_slug:
-            log.warning("a file-consent answer for another network was refused")
+            log.warning("a file-consent card of another network was answered")
             return None
         if not self._uploader.allowed(upload.upload_url):
             log.warning("a file-consent answer named %s to upload to", host_of(upload.upload_url))
             return None
         return request, upload
+
+    async def _card_sent(self, activity: Mapping[str, Any], member: str) -> ReportRequest | None:
+        spot = where(activity)
+        card = answered_card(activity)
+        if spot is None or card is None:
+            return None
+        async with self._store.transaction() as tx:
+            row = await tx.outbox.posted(
+                platform=Platform.TEAMS, channel_ref=spot.conversation_id, message_ref=card
+            )
+        if row is None or row.kind != DeliveryKind.FILE or row.member_ref != member:
+            return None
+        try:
+            return ReportRequest.model_validate(row.payload)
+        except ValidationError:
+            return None
 
     async def _say(self, reply: str, member: str, texts: Texts, key: str) -> None:
         notice = Message(parts=(Paragraph(text=texts.render(key)),))

@@ -91,14 +91,16 @@ def answer(
             "uniqueId": UNIQUE_ID,
             "fileType": "html",
         }
+    [posted] = [p for p in hoedan.connector.delivered if card in p.body.get("attachments", [])]
     invoke = personal_message(hoedan.connector, ADMIN, "", activity_id=f"f:{next_id()}")
     del invoke["text"]
     invoke.update(
         type="invoke",
         name="fileConsent/invoke",
-        replyToId="1:consent-card",
+        replyToId=posted.id,
         value=value,
     )
+    invoke["conversation"]["id"] = posted.conversation_id
     return invoke
 
 
@@ -224,20 +226,16 @@ async def test_an_upload_that_keeps_failing_is_told_in_dutch(hoedan: Running) ->
     assert cards(hoedan.connector, INFO_CARD) == []
 
 
-@pytest.mark.parametrize(
-    "context",
-    [
-        {"network_slug": 3},
-        "digest",
-        None,
-    ],
-)
-async def test_an_unreadable_context_gets_a_dutch_answer_and_no_upload(
-    hoedan: Running, context: object
+@pytest.mark.parametrize("card_id", [None, "1:never-sent"])
+async def test_an_answer_to_no_card_hoedan_sent_gets_a_dutch_answer_and_no_upload(
+    hoedan: Running, card_id: str | None
 ) -> None:
     card = await consent_card(hoedan)
     invoke = answer(hoedan, card)
-    invoke["value"]["context"] = context
+    if card_id is None:
+        del invoke["replyToId"]
+    else:
+        invoke["replyToId"] = card_id
 
     await send_answer(hoedan, invoke)
 
@@ -265,14 +263,20 @@ async def test_an_upload_address_that_is_not_https_is_refused(
     assert "Dit rapport kan ik niet meer maken" in said(hoedan)
 
 
-async def test_a_report_for_another_network_is_refused(hoedan: Running) -> None:
+@pytest.mark.parametrize("context", [{"network_slug": "elders"}, "digest", None])
+async def test_the_report_is_the_cards_own_whatever_the_answer_says(
+    hoedan: Running, context: object
+) -> None:
+    """A changed client cannot choose the report: the context it sends back is not read."""
     card = await consent_card(hoedan)
-    other = {**card["content"]["acceptContext"], "network_slug": "elders"}
+    invoke = answer(hoedan, card)
+    invoke["value"]["context"] = context
 
-    await send_answer(hoedan, answer(hoedan, card, context=other))
+    await send_answer(hoedan, invoke)
 
-    assert hoedan.connector.uploads == []
-    assert "Dit rapport kan ik niet meer maken" in said(hoedan)
+    [upload] = hoedan.connector.completed_uploads
+    assert "<title>Digest van Lerend netwerk" in upload.data.decode("utf-8")
+    assert len(cards(hoedan.connector, INFO_CARD)) == 1
 
 
 async def test_the_weekly_digest_of_a_teams_coordinator_asks_to_upload_its_report(

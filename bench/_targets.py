@@ -127,10 +127,11 @@ class FakeSlackProcess:
     api_url: str
 
 
-async def start_fake_slack(processes: Processes, workdir: Path) -> FakeSlackProcess:
-    """Start ``bench._fake_slack`` and read the API URL it prints."""
+async def start_fake_slack(processes: Processes, workdir: Path, *args: str) -> FakeSlackProcess:
+    """Start ``bench._fake_slack`` (with its command-line ``args``) and read the API URL it
+    prints."""
     process = processes.start(
-        [PYTHON, "-m", "bench._fake_slack"],
+        [PYTHON, "-m", "bench._fake_slack", *args],
         cwd=REPO,
         env=clean_env(),
         log=workdir / "fake_slack.log",
@@ -145,16 +146,35 @@ async def start_fake_slack(processes: Processes, workdir: Path) -> FakeSlackProc
     return FakeSlackProcess(process, api_url)
 
 
-async def stop_fake_slack(processes: Processes, fake: FakeSlackProcess) -> dict[str, int]:
-    """Stop the fake and return how often each Web API method was called."""
+@dataclass(frozen=True)
+class FakeReport:
+    """What the fake Slack received, as it printed it when stopped."""
+
+    calls: dict[str, int]
+    posts: dict[str, int]
+    """Accepted messages per channel."""
+    first: float | None
+    last: float | None
+    """When the first and the last message were accepted (epoch seconds)."""
+    refused: int
+    """Posts answered with a 429."""
+
+
+async def stop_fake_slack(processes: Processes, fake: FakeSlackProcess) -> FakeReport:
+    """Stop the fake and return its report (empty when it printed none)."""
     await asyncio.to_thread(processes.stop, fake.process)
     assert fake.process.stdout is not None
     rest = fake.process.stdout.read().decode().strip().splitlines()
-    with contextlib.suppress(IndexError, ValueError):
-        counts = json.loads(rest[-1])
-        if isinstance(counts, dict):
-            return {str(key): int(value) for key, value in counts.items()}
-    return {}
+    with contextlib.suppress(IndexError, ValueError, KeyError, TypeError):
+        found = json.loads(rest[-1])
+        return FakeReport(
+            calls={str(key): int(value) for key, value in found["calls"].items()},
+            posts={str(key): int(value) for key, value in found["posts"].items()},
+            first=found["first"],
+            last=found["last"],
+            refused=int(found["refused"]),
+        )
+    return FakeReport(calls={}, posts={}, first=None, last=None, refused=0)
 
 
 @dataclass

@@ -136,7 +136,7 @@ async def bench_target(kind: str, params: Params, processes: Processes) -> Targe
         if target is not None and target.process.poll() is None:
             # Only reached when the run failed or was interrupted: stop without waiting long.
             await asyncio.to_thread(processes.stop, target.process, grace=2.0)
-        calls = await stop_fake_slack(processes, fake)
+        calls = (await stop_fake_slack(processes, fake)).calls
     result.fake_calls = calls
     result.log_problems = _log_problems(target.log)
     return result

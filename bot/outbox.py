@@ -89,6 +89,10 @@ class OutboxDispatcher:
         self._deliverers = deliverers
         self._clock = clock
         self._wake = asyncio.Event()
+        self._paused: dict[Platform, datetime] = {}
+        """Until when a whole platform asked for rest (see :meth:`_rest`)."""
+        self._channel_paused: dict[tuple[Platform, str], datetime] = {}
+        """Until when one channel (or member) asked for rest."""
 
     def wake(self) -> None:
         """Deliver now rather than at the next poll (called after new messages are queued)."""
@@ -98,14 +102,68 @@ class OutboxDispatcher:
         """Attempt every message that is due; returns how many were attempted."""
         attempted = 0
         for platform, deliverer in self._deliverers.items():
+            if self._resting(platform):
+                continue
             async with self._store.transaction() as tx:
                 due = await tx.outbox.claim_due(
                     platform=platform, now=self._clock(), lease=LEASE, limit=BATCH
                 )
-            for message in due:
+            for index, message in enumerate(due):
+                if self._resting(platform):
+                    await self._hand_back(due[index:], at=self._paused[platform])
+                    break
+                channel_rest = self._channel_resting(message)
+                if channel_rest is not None:
+                    await self._hand_back([message], at=channel_rest)
+                    continue
                 await self._attempt(deliverer, message)
                 attempted += 1
         return attempted
+
+    def _rest(self, message: OutboxMessage, until: datetime) -> None:
+        """A platform answered with Retry-After (a 429): rest as asked, and rest wider when it
+        is more than one channel. Slack limits posting per channel and per workspace and says
+        not which: the first 429 rests its channel only, so a busy channel does not hold up the
+        others; a second from another channel while the first rests means the workspace is
+        full, and then the whole platform waits, since it would only refuse the rest as well.
+        """
+        now = self._clock()
+        platform = Platform(message.platform)
+        others = [
+            end
+            for (other_platform, channel), end in self._channel_paused.items()
+            if other_platform == platform and channel != _channel_of(message) and end > now
+        ]
+        if others:
+            self._paused[platform] = max([until, *others])
+        else:
+            self._channel_paused[(platform, _channel_of(message))] = until
+        self._channel_paused = {key: end for key, end in self._channel_paused.items() if end > now}
+
+    def _channel_resting(self, message: OutboxMessage) -> datetime | None:
+        until = self._channel_paused.get((Platform(message.platform), _channel_of(message)))
+        return until if until is not None and until > self._clock() else None
+
+    def _next_round(self, poll_seconds: float) -> float:
+        """Seconds until the next round: the poll interval, or sooner when a rest ends before
+        it (a fan-out under a rate limit then loses no time between windows)."""
+        now = self._clock()
+        rests = [*self._paused.values(), *self._channel_paused.values()]
+        ends = [(until - now).total_seconds() for until in rests if until > now]
+        return min([poll_seconds, *ends])
+
+    def _resting(self, platform: Platform) -> bool:
+        until = self._paused.get(platform)
+        return until is not None and until > self._clock()
+
+    async def _hand_back(self, messages: list[OutboxMessage], *, at: datetime) -> None:
+        """Claimed but not tried while the platform rests: pending again, no attempt counted."""
+        async with self._store.transaction() as tx:
+            for message in messages:
+                assert message.id is not None
+                current = await tx.outbox.get(message.id)
+                if current is not None:
+                    await tx.outbox.postpone(current, at=at)
 
     async def drain(self) -> None:
         """Deliver until nothing is due right now (local mode uses this after every line)."""
@@ -121,7 +179,7 @@ class OutboxDispatcher:
             self._wake.clear()
             waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
             _done, pending = await asyncio.wait(
-                waiters, timeout=poll_seconds, return_when=asyncio.FIRST_COMPLETED
+                waiters, timeout=self._next_round(poll_seconds), return_when=asyncio.FIRST_COMPLETED
             )
             for task in pending:
                 task.cancel()
@@ -145,6 +203,8 @@ class OutboxDispatcher:
             else:
                 wait = result.after if result.after is not None else backoff(current.attempts + 1)
                 await tx.outbox.retry_later(current, at=self._clock() + wait, error=result.error)
+                if result.after is not None:
+                    self._rest(message, self._clock() + result.after)
 
     async def _place_in_thread(
         self, message: OutboxMessage
@@ -177,6 +237,11 @@ class OutboxDispatcher:
             return Failed(error=f"the post about {subject} has no thread to reply in")
         message.thread_ref = opening.external_ref.rpartition(":")[2]
         return None
+
+
+def _channel_of(message: OutboxMessage) -> str:
+    """What a platform limits a message by: its channel, or the member a DM goes to."""
+    return message.channel_ref or message.member_ref or ""
 
 
 async def _deliver(deliverer: Deliverer, message: OutboxMessage) -> DeliveryResult:

@@ -120,6 +120,81 @@ async def test_a_rate_limit_waits_exactly_the_retry_after(store: Store) -> None:
     assert (await _row(store, "k1")).status == OutboxStatus.SENT
 
 
+async def test_a_rate_limit_rests_its_channel_without_counting_the_others(
+    store: Store,
+) -> None:
+    """After a 429 the channel would refuse its other messages too: they wait for the same
+    Retry-After, claimed ones handed back without an attempt, and then all go."""
+    clock = Clock()
+    platform = ScriptedPlatform(RetryLater("ratelimited", after=timedelta(seconds=2)))
+    other = ScriptedPlatform()
+    dispatcher = OutboxDispatcher(
+        store, {Platform.SLACK: platform, Platform.TEAMS: other}, clock=clock
+    )
+    for key in ("k1", "k2", "k3"):
+        await _queue(store, key, clock)
+    async with store.transaction() as tx:
+        await tx.outbox.enqueue(
+            idempotency_key="teams",
+            platform=Platform.TEAMS,
+            kind=DeliveryKind.POST,
+            payload={"parts": []},
+            channel_ref="19:x",
+            not_before=clock.now,
+        )
+
+    await dispatcher.drain()
+    assert platform.attempts == ["k1"]  # k2 and k3 were not even tried
+    assert other.attempts == ["teams"]  # another platform is not held up
+    for key in ("k2", "k3"):
+        row = await _row(store, key)
+        assert (row.status, row.attempts) == (OutboxStatus.PENDING, 0)
+    assert dispatcher._next_round(5.0) == 2.0  # it wakes when the rest ends
+
+    clock.advance(timedelta(seconds=1))
+    await dispatcher.drain()
+    assert platform.attempts == ["k1"]
+    clock.advance(timedelta(seconds=1))
+    await dispatcher.drain()
+    assert sorted(platform.attempts) == ["k1", "k1", "k2", "k3"]
+    assert dispatcher._next_round(5.0) == 5.0
+
+
+async def test_rate_limits_in_two_channels_rest_the_whole_platform(store: Store) -> None:
+    """A second channel refused while the first rests: the workspace is full, so nothing more
+    is tried on that platform until the rest ends (the fan-out of a weekly prompt)."""
+    clock = Clock()
+    limited = RetryLater("ratelimited", after=timedelta(seconds=3))
+    platform = ScriptedPlatform(limited, limited)
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    for number in range(1, 6):
+        await _queue(store, f"k{number}", clock, channel_ref=f"C{number}")
+
+    await dispatcher.drain()
+    assert platform.attempts == ["k1", "k2"]
+    for key in ("k3", "k4", "k5"):
+        assert (await _row(store, key)).attempts == 0
+
+    clock.advance(timedelta(seconds=3))
+    await dispatcher.drain()
+    assert sorted(platform.attempts[2:]) == ["k1", "k2", "k3", "k4", "k5"]
+
+
+async def test_a_rate_limited_channel_lets_other_channels_go(store: Store) -> None:
+    clock = Clock()
+    platform = ScriptedPlatform(RetryLater("ratelimited", after=timedelta(seconds=30)))
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    await _queue(store, "slow-1", clock, channel_ref="CSLOW")
+    await _queue(store, "slow-2", clock, channel_ref="CSLOW")
+    await _queue(store, "fast", clock, channel_ref="CFAST")
+
+    await dispatcher.drain()
+
+    assert platform.attempts == ["slow-1", "fast"]
+    assert (await _row(store, "fast")).status == OutboxStatus.SENT
+    assert (await _row(store, "slow-2")).attempts == 0
+
+
 async def test_server_errors_and_crashes_back_off_then_deliver(store: Store) -> None:
     clock = Clock()
     platform = ScriptedPlatform(RetryLater("http 503"), TimeoutError("slow"), Sent("ts"))

@@ -29,6 +29,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import WSMsgType, web
 
+from tests.slack.fake_limits import PostLimits
+
 JsonDict = dict[str, Any]
 
 TEAM_ID = "T0001"
@@ -142,8 +144,12 @@ class FakeSlack:
     team_id = TEAM_ID
     app_id = APP_ID
 
-    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float] = time.time, limits: PostLimits | None = None
+    ) -> None:
         self.api_url = ""
+        self.limits = limits
+        """Slack's rate limits on chat.postMessage, enforced with 429s when given."""
         self.calls: list[Call] = []
         self.socket_connected = asyncio.Event()
         """Set while at least one Socket Mode client is connected."""
@@ -534,6 +540,14 @@ class FakeSlack:
             )
         if fault is not None and fault.kind == "server_error":
             return _answer({"ok": False, "error": "internal_error"}, status=fault.status)
+        if self.limits is not None and method == "chat.postMessage":
+            wait = self.limits.refuse(_text_arg(call, "channel"))
+            if wait is not None:
+                return _answer(
+                    {"ok": False, "error": "ratelimited"},
+                    status=429,
+                    headers={"Retry-After": str(wait)},
+                )
 
         body = self._dispatch(call)
         if fault is not None and fault.kind == "post_then_error":

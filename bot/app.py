@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from bot.logs import configure_logging, register_secrets
 from bot.settings import Settings
 from flows.runtime import Runtime
-from storage.migrate import upgrade
+from storage.schema_version import ensure_current
 from storage.store import Store
 
 
@@ -36,6 +36,6 @@ def create_app(settings: Settings, *, default_log_level: str = "INFO") -> Hoedan
         )
     )
     urls = settings.database
-    upgrade(urls)
+    ensure_current(urls)
     store = Store(urls)
     return Hoedan(settings=settings, store=store, runtime=Runtime(store, settings.flow_config()))

@@ -14,7 +14,6 @@ from rich.console import Console
 
 from bot.settings import Settings, SettingsError, load_settings
 from flows.texts import texts_for
-from storage.migrate import current_revision, head_revision, upgrade
 
 if TYPE_CHECKING:
     from bot.app import Hoedan
@@ -153,6 +152,8 @@ def _start(factory: Callable[[], T]) -> T:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Breng de database naar de nieuwste versie (gebeurt ook vanzelf bij het starten)."""
+    from storage.migrate import head_revision, upgrade
+
     settings = _settings()
     texts = texts_for(settings.language)
     _start(lambda: upgrade(settings.database))
@@ -162,6 +163,8 @@ def db_upgrade() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Toon de versie van de database en de nieuwste versie die Hoedan kent."""
+    from storage.migrate import current_revision, head_revision
+
     settings = _settings()
     texts = texts_for(settings.language)
     current = _start(lambda: current_revision(settings.database))

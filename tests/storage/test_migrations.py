@@ -20,6 +20,7 @@ from storage.database import (
     resolve_database_url,
 )
 from storage.migrate import current_revision, head_revision, upgrade
+from storage.schema_version import database_revision, ensure_current, newest_revision
 from storage.search import include_in_schema_comparison
 from storage.store import Store
 
@@ -138,3 +139,32 @@ async def test_a_row_pointing_at_an_existing_network_is_accepted(store: Store) -
     async with store.transaction() as tx:
         regions = await tx.regions.all(network_id=network.id)
         assert [region.name for region in regions] == ["Twente"]
+
+
+def test_the_quick_schema_check_knows_the_same_newest_revision_as_alembic(
+    database_url: str,
+) -> None:
+    """Revision ids are their files' four-digit numbers; the start-up check relies on it."""
+    urls = resolve_database_url(database_url)
+    assert database_revision(urls) is None  # no schema yet
+
+    ensure_current(urls)
+
+    assert newest_revision() == head_revision(urls) == current_revision(urls)
+    assert database_revision(urls) == newest_revision()
+
+
+def test_a_database_behind_is_upgraded_at_start_and_a_current_one_left_alone(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    urls = resolve_database_url(database_url)
+    upgrade(urls, "0006")
+
+    ensure_current(urls)
+    assert current_revision(urls) == newest_revision()
+
+    def must_not_run(*_args: object) -> None:
+        raise AssertionError("a current schema was upgraded again")
+
+    monkeypatch.setattr("storage.migrate.upgrade", must_not_run)
+    ensure_current(urls)

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 from bot.app import Hoedan
 from bot.leader import leadership_for
@@ -27,6 +26,8 @@ from storage.enums import Platform
 from storage.types import utcnow
 
 if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
     from bot.teams.adapter import TeamsAdapter
 
 log = logging.getLogger(__name__)

@@ -19,23 +19,16 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
-from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-from slack_bolt.adapter.socket_mode.async_internals import (
-    run_async_bolt_app,
-    send_async_response,
-)
 from slack_bolt.app.async_app import AsyncApp
 from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_bolt.context.async_context import AsyncBoltContext
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
-from slack_sdk.socket_mode.async_client import AsyncBaseSocketModeClient
-from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.reports import ReportMaker
@@ -50,6 +43,9 @@ from flows.runtime import Runtime
 from flows.texts import texts_for
 from storage.enums import Platform
 from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 
@@ -143,9 +139,11 @@ class SlackAdapter:
         return web.Response(status=400, text="bad request")
 
     def socket_mode_handler(self) -> AsyncSocketModeHandler:
+        from bot.slack.socket_mode import AckingSocketModeHandler  # only when Socket Mode is on
+
         if self._settings.slack_app_token is None:
             raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
-        return _AckingSocketModeHandler(
+        return AckingSocketModeHandler(
             self.app, self._settings.slack_app_token.get_secret_value(), web_client=self.client
         )
 
@@ -270,14 +268,3 @@ async def _acknowledge(ack: AsyncAck) -> None:
 
 async def _no_options(ack: AsyncAck) -> None:
     await ack(options=[])
-
-
-class _AckingSocketModeHandler(AsyncSocketModeHandler):
-    """Socket Mode, acknowledging envelopes Bolt has no listener for (it would leave them)."""
-
-    async def handle(self, client: AsyncBaseSocketModeClient, req: SocketModeRequest) -> None:
-        start = time.time()
-        response: BoltResponse = await run_async_bolt_app(self.app, req)
-        if response.status == 404:
-            response = BoltResponse(status=200, body="")
-        await send_async_response(client, req, response, start)

@@ -27,6 +27,7 @@ from storage.models import (
     Answer,
     DigestPreference,
     FlowInstance,
+    HouseRuleAcknowledgement,
     IntervisionContribution,
     IntervisionSession,
     Invitation,
@@ -170,6 +171,24 @@ async def annas_network(chat: Chat) -> int:
             member_id=anna.id, weekday=0, time_of_day="08:30", active=True
         )
         tx.session.add(Invitation(question_id=number + 1, member_id=anna.id))
+        rules = await tx.house_rules.ensure_rule_set(
+            space_id=1, title="Spelregels", created_by_id=None
+        )
+        version = await tx.house_rules.propose(
+            rule_set=rules, text="We luisteren.", proposed_by_id=anna.id, deadline=chat.now
+        )
+        assert version.id is not None
+        await tx.house_rules.adopt(version, now=chat.now)
+        await tx.house_rules.acknowledge(version_id=version.id, member_id=anna.id)
+        await tx.flows.create(
+            kind="house_rules",
+            flow_version=1,
+            state="adopted",
+            data={"proposer": {"id": anna.id, "name": "Anna"}, "agreed": ["bram", "anna"]},
+            deadline=None,
+            space_id=1,
+            finished=True,
+        )
     return number
 
 
@@ -235,7 +254,7 @@ async def test_mijngegevens_sends_a_summary_and_the_file_by_direct_message(chat:
     [summary] = dms(said, "anna")
     text = summary.text
     assert text.startswith("Wat Hoedan over je bewaart")
-    assert "Je staat bij Hoedan als Anna, regio Twente, rol deelnemer" in text
+    assert "Je staat bij Hoedan als Anna (Twente), rol deelnemer" in text
     assert "Vragen: 1" in text
     assert "#zodan: 1" in text
     assert "Reflectieantwoorden met naam: 5" in text  # five scores, the comment with the first
@@ -278,6 +297,9 @@ async def test_the_file_holds_everything_of_anna_and_nothing_of_others(chat: Cha
     assert [c["text"] for c in data["contributions"]] == [ANNA_SAYS, ANNA_SAYS]
     assert {lesson["text"] for lesson in data["lessons"]} == {ANNA_LESSON, ANNA_SHARED}
     assert data["digest_choice"]["time_of_day"] == "08:30"
+    assert [(r["space"], r["version"]) for r in data["rules_acknowledged"]] == [("#algemeen", 1)]
+    assert [r["status"] for r in data["rules_proposed"]] == ["adopted"]
+    assert [c["space"] for c in data["consents"]] == ["#algemeen"]
     assert any(d["first_line"].startswith("Wat Hoedan") for d in data["deliveries"])
     assert len(data["notes"]) == 4
     # Never: what others said in the intervision, who they are there, anonymous answers.
@@ -361,6 +383,8 @@ async def test_confirming_erases_or_unlinks_every_trace(chat: Chat) -> None:
     assert await count(chat.store, Answer, Answer.answerer_id == anna.id) == 1
     assert await count(chat.store, ReflectionAnswer, ReflectionAnswer.member_id == anna.id) == 5
     assert await count(chat.store, ReflectionParticipation) == 3
+    acknowledged = HouseRuleAcknowledgement.member_id == anna.id
+    assert await count(chat.store, HouseRuleAcknowledgement, acknowledged) == 1
     anonymous_after = await count(
         chat.store, ReflectionAnswer, col(ReflectionAnswer.member_id).is_(None)
     )
@@ -385,6 +409,9 @@ async def test_confirming_erases_or_unlinks_every_trace(chat: Chat) -> None:
     for flow in flows:
         assert "Anna" not in json.dumps(flow.data)
         assert '"anna"' not in json.dumps(flow.data)
+    [consent] = [flow.data for flow in flows if flow.kind == "house_rules"]
+    assert consent["agreed"] == ["bram", tombstone.external_id]  # still counts, as oud-lid
+    assert consent["proposer"] == {"id": anna.id, "name": "oud-lid"}
     to_anna = [row for row in outbox if row.member_ref == "anna"]
     assert [row.idempotency_key.startswith(FAREWELL_KEY) for row in to_anna] == [True]
     for row in outbox:

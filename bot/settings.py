@@ -275,8 +275,12 @@ _NAMES = {
 }
 
 
-def _range(field: str) -> str:
-    """The allowed range of a numeric setting, as written in its ``Field(ge=…, le=…)``."""
+def _range(variable: str) -> str:
+    """The allowed range of a numeric setting (named as in the environment), as written in
+    its ``Field(ge=…, le=…)``."""
+    field = next(
+        (name for name, env in _NAMES.items() if variable in (name, env, env.lower())), variable
+    )
     bounds = {
         name: getattr(rule, name)
         for rule in Settings.model_fields[field].metadata

@@ -10,11 +10,12 @@ what anyone else said in an intervision.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from sqlalchemy import select as core_select
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -51,6 +52,8 @@ from storage.models import (
     SpaceMember,
     TeamsReference,
 )
+
+T = TypeVar("T")
 
 PERSONAL_DELIVERIES = (
     DeliveryKind.DIRECT,
@@ -196,22 +199,14 @@ class SchedulePlanned:
 
 
 @dataclass(frozen=True)
-class RoundStarted:
+class Round:
+    """A reflection round the member started, or answered (in an anonymous one, only that)."""
+
     space: str
     template: str
     anonymous: bool
     created_at: datetime
     closed_at: datetime | None
-
-
-@dataclass(frozen=True)
-class RoundAnswered:
-    """That the member answered a round; in an anonymous round, only that."""
-
-    space: str
-    template: str
-    anonymous: bool
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -303,8 +298,8 @@ class MemberRecord:
     prompt_answers: list[PromptAnswered]
     prompts_written: list[PromptWritten]
     schedules: list[SchedulePlanned]
-    rounds_started: list[RoundStarted]
-    rounds_answered: list[RoundAnswered]
+    rounds_started: list[Round]
+    rounds_answered: list[Round]
     reflections: list[ReflectionGiven]
     sessions: list[SessionJoined]
     contributions: list[ContributionMade]
@@ -323,76 +318,68 @@ class PrivacyRepository:
         rows: Sequence[Any] = (await self._session.exec(statement)).all()
         return rows
 
+    async def _as(self, kind: Callable[..., T], statement: Any) -> list[T]:
+        """Rows whose columns are, in order, the fields of ``kind``."""
+        return [kind(*row) for row in await self._all(statement)]
+
     async def record(self, member: Member, *, consent_flow_kind: str) -> MemberRecord:
         """Everything about ``member``; ``consent_flow_kind`` names the house-rules proposal
         flow, whose state holds who said "Akkoord" (by platform id)."""
         member_id = _id(member)
         return MemberRecord(
             profile=await self._profile(member),
-            roles=[
-                RoleGranted(role=role, created_at=at)
-                for role, at in await self._all(
-                    select(RoleChange.role, RoleChange.created_at)
-                    .where(RoleChange.member_id == member_id)
-                    .order_by(col(RoleChange.id))
-                )
-            ],
-            spaces=[
-                SpaceSeen(space=name, first_seen_at=at)
-                for name, at in await self._all(
-                    select(Space.name, SpaceMember.first_seen_at)
-                    .join(SpaceMember, col(SpaceMember.space_id) == Space.id)
-                    .where(SpaceMember.member_id == member_id)
-                    .order_by(col(SpaceMember.first_seen_at))
-                )
-            ],
+            roles=await self._as(
+                RoleGranted,
+                select(RoleChange.role, RoleChange.created_at)
+                .where(RoleChange.member_id == member_id)
+                .order_by(col(RoleChange.id)),
+            ),
+            spaces=await self._as(
+                SpaceSeen,
+                select(Space.name, SpaceMember.first_seen_at)
+                .join(SpaceMember, col(SpaceMember.space_id) == Space.id)
+                .where(SpaceMember.member_id == member_id)
+                .order_by(col(SpaceMember.first_seen_at)),
+            ),
             questions=await self._questions(member_id),
-            answers=[
-                AnswerGiven(
-                    question_number=number,
-                    question=question,
-                    text=answer.text,
-                    link=answer.link,
-                    helpful=answer.helpful,
-                    created_at=answer.created_at,
+            answers=await self._as(
+                AnswerGiven,
+                core_select(
+                    col(Question.number),
+                    col(Question.text),
+                    col(Answer.text),
+                    col(Answer.link),
+                    col(Answer.helpful),
+                    col(Answer.created_at),
                 )
-                for answer, number, question in await self._all(
-                    select(Answer, Question.number, Question.text)
-                    .join(Question, col(Question.id) == Answer.question_id)
-                    .where(Answer.answerer_id == member_id)
-                    .order_by(col(Answer.id))
-                )
-            ],
-            outcomes=[
-                OutcomeWritten(question_number=number, text=text, created_at=at)
-                for number, text, at in await self._all(
-                    select(Question.number, Outcome.text, Outcome.created_at)
-                    .join(Question, col(Question.id) == Outcome.question_id)
-                    .where(Outcome.member_id == member_id)
-                    .order_by(col(Outcome.id))
-                )
-            ],
-            invitations=[
-                InvitationReceived(question_number=number, created_at=at)
-                for number, at in await self._all(
-                    select(Question.number, Invitation.created_at)
-                    .join(Question, col(Question.id) == Invitation.question_id)
-                    .where(Invitation.member_id == member_id)
-                    .order_by(col(Invitation.created_at))
-                )
-            ],
+                .join(Question, col(Question.id) == Answer.question_id)
+                .where(col(Answer.answerer_id) == member_id)
+                .order_by(col(Answer.id)),
+            ),
+            outcomes=await self._as(
+                OutcomeWritten,
+                select(Question.number, Outcome.text, Outcome.created_at)
+                .join(Question, col(Question.id) == Outcome.question_id)
+                .where(Outcome.member_id == member_id)
+                .order_by(col(Outcome.id)),
+            ),
+            invitations=await self._as(
+                InvitationReceived,
+                select(Question.number, Invitation.created_at)
+                .join(Question, col(Question.id) == Invitation.question_id)
+                .where(Invitation.member_id == member_id)
+                .order_by(col(Invitation.created_at)),
+            ),
             **await self._house_rules(member, consent_flow_kind),
             **await self._rhythm(member_id),
             **await self._intervision(member_id),
             digest_choice=await self._digest_choice(member_id),
-            digests=[
-                DigestReceived(period_start=start, period_end=end)
-                for start, end in await self._all(
-                    select(Digest.period_start, Digest.period_end)
-                    .where(Digest.coordinator_id == member_id)
-                    .order_by(col(Digest.period_end))
-                )
-            ],
+            digests=await self._as(
+                DigestReceived,
+                select(Digest.period_start, Digest.period_end)
+                .where(Digest.coordinator_id == member_id)
+                .order_by(col(Digest.period_end)),
+            ),
             teams=await self._teams(member),
             deliveries=[
                 DeliveryToMember(
@@ -605,25 +592,8 @@ class PrivacyRepository:
                 )
                 for row, space in schedules
             ],
-            "rounds_started": [
-                RoundStarted(
-                    space=space,
-                    template=row.template,
-                    anonymous=row.anonymous,
-                    created_at=row.created_at,
-                    closed_at=row.closed_at,
-                )
-                for row, space in started
-            ],
-            "rounds_answered": [
-                RoundAnswered(
-                    space=space,
-                    template=row.template,
-                    anonymous=row.anonymous,
-                    created_at=row.created_at,
-                )
-                for row, space in answered
-            ],
+            "rounds_started": [_round(row, space) for row, space in started],
+            "rounds_answered": [_round(row, space) for row, space in answered],
             "reflections": [
                 ReflectionGiven(
                     space=space,
@@ -726,6 +696,16 @@ class PrivacyRepository:
             conversation_id=row.conversation_id,
             updated_at=row.updated_at,
         )
+
+
+def _round(row: ReflectionRound, space: str) -> Round:
+    return Round(
+        space=space,
+        template=row.template,
+        anonymous=row.anonymous,
+        created_at=row.created_at,
+        closed_at=row.closed_at,
+    )
 
 
 def _question_label(row: ReflectionRound, index: int) -> str:

@@ -30,6 +30,12 @@ from storage.types import utcnow
 T = TypeVar("T")
 
 YES = frozenset({"j", "ja", "y", "yes"})
+CLI_REFUSALS = {
+    "privacy.forget.in_session": "privacy.cli.in_session",
+    "privacy.forget.already": "privacy.cli.already",
+}
+"""Every refusal of :func:`flows.privacy.erase` (worded for the member in chat), as the admin
+on the machine hears it."""
 
 
 class MemberNotFound(Exception):
@@ -131,7 +137,7 @@ def erase_member(reference: str, *, yes: bool) -> None:
     try:
         _in_database(settings, forget)
     except UserError as problem:
-        _fail([texts.plain(problem.key, **problem.values)])
+        _fail([texts.plain(CLI_REFUSALS[problem.key], ref=ref)])
     typer.echo(texts.plain("privacy.cli.erased", ref=ref))
 
 

@@ -154,6 +154,33 @@ def test_erase_after_yes_leaves_an_oud_lid_and_a_farewell(
     assert "Anna" not in shown.stdout.split("Hoedan heeft je vergeten")[1]
 
 
+async def _start_session_with_anna(database: Path) -> None:
+    store = Store(resolve_database_url(f"sqlite:///{database}"))
+    try:
+        async with store.transaction() as tx:
+            ids = {m.external_id: m.id for m in (await tx.session.exec(select(Member))).all()}
+            await tx.intervision.create(
+                space_id=1,
+                method="incident",
+                facilitator_id=ids["bram"] or 0,
+                case_owner_id=ids["anna"] or 0,
+                venue="group",
+                participant_ids=[],
+            )
+    finally:
+        await store.close()
+
+
+def test_erase_waits_for_a_running_intervision(network: RunHoedan, tmp_path: Path) -> None:
+    asyncio.run(_start_session_with_anna(tmp_path / "hoedan.db"))
+
+    refused = network([], "privacy", "erase", "--member", "console:anna", "--yes")
+
+    assert refused.returncode == 1
+    assert "console:anna doet mee aan een intervisie die nog loopt" in refused.stderr
+    assert all(m.erased_at is None for m in asyncio.run(_members(tmp_path / "hoedan.db")))
+
+
 def test_erase_with_yes_does_not_ask(network: RunHoedan, tmp_path: Path) -> None:
     erased = network([], "privacy", "erase", "-m", "bram", "-y")
 

@@ -29,6 +29,7 @@ from storage.types import utcnow
 from tests.slack.conftest import Clock, Running, running, slack_settings
 from tests.slack.fake_slack import Call, FakeSlack
 from tests.slack.signing import block_actions_payload
+from tests.slack.test_digest_http import assert_within_block_kit
 from tests.slack.test_exchange_http import (
     ANNA,
     BRAM,
@@ -134,6 +135,7 @@ async def test_mijngegevens_sends_a_summary_and_the_json_file_into_the_dm(
     assert "privébericht" in texts_of(reply)
     await hoedan.slack.wait_for(lambda: len(hoedan.slack.files(dm_channel(ANNA))) == 1)
     [_zodan, summary] = dms_to(hoedan.slack, ANNA)
+    assert_within_block_kit(summary)
     text = texts_of(summary)
     assert "Wat Hoedan over je bewaart" in text
     assert "Je staat bij Hoedan als Anna (Twente)" in text

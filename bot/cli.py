@@ -33,6 +33,10 @@ db_app = typer.Typer(help="De database beheren.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 export_app = typer.Typer(help="Gegevens naar een bestand schrijven.", no_args_is_help=True)
 app.add_typer(export_app, name="export")
+privacy_app = typer.Typer(
+    help="De gegevens van één lid: inzien of wissen (AVG), voor beheerders.", no_args_is_help=True
+)
+app.add_typer(privacy_app, name="privacy")
 
 err = Console(stderr=True, highlight=False)
 
@@ -305,6 +309,42 @@ def digest(
         steps=("report.cli.reading", "report.cli.building", "export.cli.writing"),
     )
     typer.echo(texts.plain("report.cli.written", period=report.period(found), path=str(path)))
+
+
+MemberRefOption = Annotated[
+    str,
+    typer.Option(
+        "--member",
+        "-m",
+        metavar="PLATFORM:ID|NAAM",
+        help="Het lid: platform:id (bijvoorbeeld slack:U01ABCDEF) of de naam die Hoedan kent.",
+    ),
+]
+PrivacyOutOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--out", "-o", metavar="BESTAND", help="Standaard mijngegevens-<datum>.json in deze map."
+    ),
+]
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Niet om bevestiging vragen (voor scripts).")
+]
+
+
+@privacy_app.command("export")
+def privacy_export(member: MemberRefOption, out: PrivacyOutOption = None) -> None:
+    """Schrijf alles wat Hoedan over één lid bewaart naar een JSON-bestand."""
+    from bot.privacy_cli import export_member
+
+    export_member(member, out)
+
+
+@privacy_app.command("erase")
+def privacy_erase(member: MemberRefOption, yes: YesOption = False) -> None:
+    """Wis één lid: wat alleen van hen was verdwijnt, de rest blijft onder de naam oud-lid."""
+    from bot.privacy_cli import erase_member
+
+    erase_member(member, yes=yes)
 
 
 AppIdOption = Annotated[

@@ -4,7 +4,8 @@ Jobs never post anything themselves. The flow-deadline job asks the flow engine 
 due and feeds each a timer event; the flow decides what to say, through the outbox. The schedule
 job does the same for the weekly slots (learning prompts): it hands the current time to
 :func:`flows.rhythm.fire_due_schedules`, which posts what is due with the idempotency key
-``schedule:<id>:<planned time>``.
+``schedule:<id>:<planned time>``. The retention job deletes what was said in intervisions
+past their retention period (:func:`flows.retention.apply_retention`); it only deletes.
 
 Jobs live in memory (APScheduler's default job store). What has to survive a restart is data in
 Hoedan's own database: the flows' deadlines and the ``schedule`` rows with the posts made on them
@@ -25,6 +26,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.leader import Leadership, SoleLeadership
 from flows.config import FlowConfig
 from flows.engine import FlowEngine
+from flows.retention import apply_retention
 from flows.rhythm import fire_due_schedules
 from flows.schedules import DEFAULT_GRACE
 from storage.store import Store
@@ -35,6 +37,8 @@ DEADLINE_SECONDS = 5
 """How often flow deadlines are checked; a phase ends at most this late."""
 SCHEDULE_SECONDS = 30
 """How often the weekly slots are checked; a learning prompt goes out at most this late."""
+RETENTION_SECONDS = 600
+"""How often intervisions past their retention period and delivered farewells are looked for."""
 
 
 def create_scheduler(
@@ -69,6 +73,14 @@ def create_scheduler(
         except Exception:
             log.exception("checking the weekly slots failed; trying again at the next tick")
 
+    async def forget_due() -> None:
+        if config is None:
+            return
+        try:
+            await apply_retention(store, config, now=clock())
+        except Exception:
+            log.exception("applying the retention period failed; trying again at the next tick")
+
     scheduler = AsyncIOScheduler(timezone=timezone)
     scheduler.add_job(
         fire_deadlines,
@@ -84,6 +96,14 @@ def create_scheduler(
             "interval",
             seconds=SCHEDULE_SECONDS,
             id="schedules",
+            max_instances=1,
+            coalesce=True,
+        )
+        scheduler.add_job(
+            forget_due,
+            "interval",
+            seconds=RETENTION_SECONDS,
+            id="retention",
             max_instances=1,
             coalesce=True,
         )

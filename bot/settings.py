@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     )
     """A scheduled post missed while Hoedan was down goes out at start-up if it is at most this
     late; an older one is skipped."""
+    retention_intervision_days: int = Field(
+        90, ge=0, le=3650, validation_alias=_env("HOEDAN_RETENTION_INTERVISION_DAYS")
+    )
+    """Days after an intervision ended before what was said in it is deleted; 0 keeps it."""
 
     @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token", mode="before")
     @classmethod
@@ -243,6 +247,7 @@ class Settings(BaseSettings):
             timezone=self.timezone,
             admins=self.admins,
             network_name=self.network_name,
+            intervision_retention_days=self.retention_intervision_days,
         )
 
 
@@ -260,6 +265,7 @@ _NAMES = {
     "port": "PORT",
     "host": "HOEDAN_HOST",
     "missed_grace_hours": "HOEDAN_MISSED_GRACE_HOURS",
+    "retention_intervision_days": "HOEDAN_RETENTION_INTERVISION_DAYS",
     "teams_client_id": TEAMS_PREFIX + "CLIENTID",
     "teams_client_secret": TEAMS_PREFIX + "CLIENTSECRET",
     "teams_tenant_id": TEAMS_PREFIX + "TENANTID",
@@ -267,6 +273,21 @@ _NAMES = {
     "slack": "Slack",
     "teams": "Teams",
 }
+
+
+def _range(variable: str) -> str:
+    """The allowed range of a numeric setting (named as in the environment), as written in
+    its ``Field(ge=…, le=…)``."""
+    field = next(
+        (name for name, env in _NAMES.items() if variable in (name, env, env.lower())), variable
+    )
+    bounds = {
+        name: getattr(rule, name)
+        for rule in Settings.model_fields[field].metadata
+        for name in ("ge", "le")
+        if hasattr(rule, name)
+    }
+    return f"{bounds.get('ge', '')}–{bounds.get('le', '')}"
 
 
 def load_settings(env_file: Path | None = Path(".env")) -> Settings:
@@ -288,6 +309,6 @@ def load_settings(env_file: Path | None = Path(".env")) -> Settings:
             elif error["type"] == "int_parsing":
                 message = f"{error['input']!r} is geen geheel getal"
             elif error["type"] in ("greater_than_equal", "less_than_equal"):
-                message = f"{error['input']!r} valt buiten het bereik 0–65535"
+                message = f"{error['input']!r} valt buiten het bereik {_range(field)}"
             problems[_NAMES.get(field, field.upper())] = message
         raise SettingsError(problems) from None

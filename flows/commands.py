@@ -21,6 +21,7 @@ from flows import (
     invitations,
     learning_room,
     membership,
+    privacy,
     reflection,
     reflection_room,
     regions,
@@ -68,6 +69,8 @@ COMMANDS: dict[CommandName, CommandHandler] = {
     CommandName.LEARNING_PROMPT: learning_room.learning_command,
     CommandName.HOUSE_RULES: house_rules_room.house_rules_command,
     CommandName.DIGEST: digest_room.digest_command,
+    CommandName.MY_DATA: privacy.my_data_command,
+    CommandName.FORGET_ME: privacy.forget_me_command,
 }
 
 
@@ -189,6 +192,8 @@ ACTIONS: dict[str, ActionHandler] = {
     house_rules.AGREE: house_rules_room.agree,
     house_rules.OBJECT_OPEN: house_rules_room.open_objection,
     house_rules.AMEND: house_rules_room.amend,
+    privacy.FORGET: privacy.forget_pressed,
+    privacy.KEEP: privacy.keep_pressed,
 }
 
 

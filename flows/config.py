@@ -13,3 +13,6 @@ class FlowConfig:
     """Platform user ids (in local mode: member names) who are admins."""
     network_slug: str = "landelijk"
     network_name: str = "Lerend netwerk"
+    intervision_retention_days: int = 90
+    """What was said in an intervision is deleted this many days after the session ended
+    (shared lessons stay, without their author); 0 keeps it for ever."""

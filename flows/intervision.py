@@ -106,7 +106,7 @@ def _clock(data: Mapping[str, Any], moment: datetime) -> str:
     return moment.astimezone(ZoneInfo(str(data["tz"]))).strftime("%H:%M")
 
 
-def _name(data: Mapping[str, Any], member_id: int) -> str:
+def _name(data: Mapping[str, Any], member_id: int | None) -> str:
     for person in (data["owner"], data["facilitator"], *data["participants"]):
         if person["id"] == member_id:
             return str(person["name"])
@@ -577,7 +577,7 @@ async def finish(
     def to_owner(*parts: Part) -> Outbound:
         return Outbound(ToMember(int(data["owner"]["id"])), Message(parts=parts))
 
-    def said_by(author_id: int, text: str) -> RichText:
+    def said_by(author_id: int | None, text: str) -> RichText:
         return join((theirs(_name(data, author_id)), ours(": "), theirs(text)))
 
     record = [

@@ -1,9 +1,11 @@
 """Report files that travel with a message: what to make, not the made file.
 
-A coordinator's digest in chat comes with the full report as a file. The outbox stores a
-:class:`ReportRequest` (a few hundred bytes) instead of the file itself; the platform adapter
-makes the file from the database when it delivers it (``bot.reports``), in the coordinator's
-language and time zone. The period is fixed in the request, so a retry makes the same report.
+A coordinator's digest in chat comes with the full report as a file, and ``mijngegevens`` with
+everything Hoedan holds about the member as JSON. The outbox stores a :class:`ReportRequest`
+(a few hundred bytes) instead of the file itself; the platform adapter makes the file from the
+database when it delivers it (``bot.reports``), in the reader's language and time zone. So the
+outbox never keeps a copy of a member's personal data. A digest's period is fixed in the
+request, so a retry makes the same report; a privacy export shows what is held when it is made.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ the file (which then says where the report comes from) rather than a failed deli
 class ReportRequest(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    report: Literal["digest"] = "digest"
+    report: Literal["digest", "privacy"] = "digest"
     network_slug: str
     start: datetime
     end: datetime
+    """The period reported on; for a privacy export, from the member's first contact until
+    it was asked for (informative: the file holds what is stored when it is made)."""
     language: str
     timezone: str
     filename: str
     """What the file is called where it lands, e.g. ``digest-2026-11-16-2026-11-22.html``."""
+    member_id: int | None = None
+    """Whose data a privacy export holds (always the member it is delivered to)."""

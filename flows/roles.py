@@ -61,3 +61,10 @@ def may_grant(granter: Role, target_current: Role, new_role: Role) -> bool:
     if granter is Role.COORDINATOR:
         return new_role.rank < Role.COORDINATOR.rank and target_current.rank < granter.rank
     return False
+
+
+def may_erase(actor_id: int, member_id: int) -> bool:
+    """In chat, only members themselves confirm that Hoedan forgets them: no role reaches into
+    someone else's erasure. An admin erases on the machine (``hoedan privacy erase``), where
+    access to the machine is the permission."""
+    return actor_id == member_id

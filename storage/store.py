@@ -16,6 +16,7 @@ from storage.database import DatabaseUrls, create_async_db_engine
 from storage.repositories.answers import AnswerRepository
 from storage.repositories.delivery import InboundRepository, OutboxRepository
 from storage.repositories.digest import DigestRepository
+from storage.repositories.erasure import ErasureRepository
 from storage.repositories.flows import FlowRepository
 from storage.repositories.house_rules import HouseRuleRepository
 from storage.repositories.intervision import IntervisionRepository
@@ -23,6 +24,7 @@ from storage.repositories.knowledge import KnowledgeRepository
 from storage.repositories.matching import MatchRepository
 from storage.repositories.members import MemberRepository
 from storage.repositories.network import NetworkRepository, RegionRepository, SpaceRepository
+from storage.repositories.privacy import PrivacyRepository
 from storage.repositories.questions import QuestionRepository
 from storage.repositories.reflection import ReflectionRepository
 from storage.repositories.rhythm import RhythmRepository
@@ -49,6 +51,8 @@ class Transaction:
     rhythm: RhythmRepository
     house_rules: HouseRuleRepository
     digest: DigestRepository
+    privacy: PrivacyRepository
+    erasure: ErasureRepository
 
 
 _inside = ContextVar("inside_transaction", default=False)
@@ -109,6 +113,8 @@ class Store:
                 rhythm=RhythmRepository(session),
                 house_rules=HouseRuleRepository(session),
                 digest=DigestRepository(session),
+                privacy=PrivacyRepository(session),
+                erasure=ErasureRepository(session),
             )
 
     async def ping(self) -> bool:

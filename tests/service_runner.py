@@ -79,7 +79,11 @@ class ServiceReadings(ABC):
         """Wait for the platform adapter's acknowledged work (each platform says how)."""
 
     async def run_deadline_job(self, *, seconds: float = 15.0) -> None:
-        """Run the scheduler's real deadline job now rather than at its next 5-second tick.
+        """Run the scheduler's real deadline job now rather than at its next 5-second tick."""
+        await self.run_job(DEADLINE_JOB, seconds=seconds)
+
+    async def run_job(self, job_id: str, *, seconds: float = 15.0) -> None:
+        """Run one of the scheduler's real jobs now rather than at its next tick.
 
         Waits until a run that started after this call has finished (a tick already under way
         may have read the clock too early), then until its messages are out.
@@ -90,20 +94,20 @@ class ServiceReadings(ABC):
         finished: asyncio.Queue[JobEvent] = asyncio.Queue()
 
         def listener(event: JobEvent) -> None:
-            if event.job_id == DEADLINE_JOB:
+            if event.job_id == job_id:
                 loop.call_soon_threadsafe(finished.put_nowait, event)
 
         scheduler.add_listener(listener, EVENT_JOB_EXECUTED | EVENT_JOB_MAX_INSTANCES)
         try:
             async with asyncio.timeout(seconds):
                 requested = datetime.now(UTC)
-                scheduler.modify_job(DEADLINE_JOB, next_run_time=requested)
+                scheduler.modify_job(job_id, next_run_time=requested)
                 while True:
                     event = await finished.get()
                     if not isinstance(event, JobExecutionEvent):  # skipped: one was running
                         await asyncio.sleep(0.01)
                         requested = datetime.now(UTC)
-                        scheduler.modify_job(DEADLINE_JOB, next_run_time=requested)
+                        scheduler.modify_job(job_id, next_run_time=requested)
                     elif event.scheduled_run_time >= requested:
                         break
         finally:

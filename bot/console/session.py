@@ -53,6 +53,7 @@ from flows.messages import (
     Scale,
 )
 from flows.reports import ReportRequest
+from flows.retention import apply_retention
 from flows.rhythm import POSTERS, fire_due_schedules
 from flows.runtime import Runtime
 from flows.schedules import DEFAULT_GRACE, next_fire_time
@@ -236,6 +237,7 @@ class ConsoleSession:
             fired += await fire_due_schedules(
                 self._runtime.store, self._runtime.config, now=moment, grace=self._grace
             )
+            await apply_retention(self._runtime.store, self._runtime.config, now=moment)
         except Exception:
             log.exception("checking flow deadlines failed; trying again after the next line")
             return 0

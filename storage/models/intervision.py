@@ -53,7 +53,9 @@ class Lesson(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     session_id: int = Field(foreign_key="intervision_session.id", index=True)
-    author_id: int = Field(foreign_key="member.id")
+    author_id: int | None = Field(default=None, foreign_key="member.id")
+    """Empty for a shared lesson that outlived its session's retention period or its author's
+    erasure: the lesson stays, nobody's name is attached to it any more."""
     text: str = Field(sa_type=Text)
     shareable: bool = Field(default=False)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UtcDateTime)

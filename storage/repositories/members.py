@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.enums import Platform, Role
@@ -73,6 +73,19 @@ class MemberRepository:
             Member.network_id == network_id,
             Member.platform == platform,
             Member.name_key == name_key(reference),
+        )
+        return list((await self._session.exec(statement)).all())
+
+    async def named(self, *, network_id: int, name: str) -> list[Member]:
+        """Members on any platform known by this name, erased ones left out, oldest first."""
+        statement = (
+            select(Member)
+            .where(
+                Member.network_id == network_id,
+                Member.name_key == name_key(name),
+                col(Member.erased_at).is_(None),
+            )
+            .order_by(col(Member.id))
         )
         return list((await self._session.exec(statement)).all())
 

@@ -145,7 +145,7 @@ def test_an_app_token_means_socket_mode(monkeypatch: pytest.MonkeyPatch) -> None
         ({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-2"}, "SLACK_APP_TOKEN", "xapp-"),
         ({"SLACK_API_URL": "slack.com/api"}, "SLACK_API_URL", "https://slack.com/api/"),
         ({"PORT": "drieduizend"}, "PORT", "geen geheel getal"),
-        ({"PORT": "70000"}, "PORT", "buiten het bereik"),
+        ({"PORT": "70000"}, "PORT", "buiten het bereik 0–65535"),
     ],
 )
 def test_incomplete_or_wrong_slack_settings_are_named(
@@ -162,3 +162,17 @@ def test_incomplete_or_wrong_slack_settings_are_named(
     for value in variables.values():
         if value.startswith(("xox", "xapp")):
             assert value not in str(raised.value)
+
+
+def test_intervisions_are_kept_ninety_days_unless_set_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert load_settings().flow_config().intervision_retention_days == 90
+
+    monkeypatch.setenv("HOEDAN_RETENTION_INTERVISION_DAYS", "0")
+    assert load_settings().flow_config().intervision_retention_days == 0
+
+    monkeypatch.setenv("HOEDAN_RETENTION_INTERVISION_DAYS", "-1")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert "buiten het bereik 0–3650" in raised.value.problems["HOEDAN_RETENTION_INTERVISION_DAYS"]

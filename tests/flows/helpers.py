@@ -103,7 +103,8 @@ class Chat:
         self.channel = channel
         self.now = now
         self._deliveries = itertools.count(1)
-        self._last_seen_outbox_id = 0
+        self._seen_outbox: set[str] = set()
+        """Outbox rows already returned, by key: ids can be reused after rows are deleted."""
 
     def actor(self, name: str) -> Actor:
         return Actor(platform=Platform.CONSOLE, external_id=name_key(name), display_name=name)
@@ -179,9 +180,8 @@ class Chat:
             rows = await tx.outbox.due(
                 platform=Platform.CONSOLE, now=utcnow() + timedelta(days=1), limit=10_000
             )
-        fresh = [row for row in rows if row.id is not None and row.id > self._last_seen_outbox_id]
-        if fresh:
-            self._last_seen_outbox_id = max(row.id for row in fresh if row.id is not None)
+        fresh = [row for row in rows if row.idempotency_key not in self._seen_outbox]
+        self._seen_outbox.update(row.idempotency_key for row in fresh)
         return [
             Reply(
                 kind=DeliveryKind(row.kind),

@@ -35,8 +35,7 @@ def test_the_consent_card_names_the_file_its_size_and_carries_the_request() -> N
     content = attachment["content"]
     assert content["sizeInBytes"] == len(REPORT.data)
     assert content["description"] == (
-        "The full report with your digest: Digest of Zorgnetwerk."
-        " If you allow it, I'll put it in your OneDrive."
+        "Digest of Zorgnetwerk: if you allow it, I will put this file in your OneDrive."
     )
     assert ReportRequest.model_validate(content["acceptContext"]) == REQUEST
     assert set(content) == {"description", "sizeInBytes", "acceptContext", "declineContext"}
@@ -45,7 +44,8 @@ def test_the_consent_card_names_the_file_its_size_and_carries_the_request() -> N
 def test_a_request_in_a_language_hoedan_does_not_speak_gets_a_dutch_card() -> None:
     activity = consent_activity(REQUEST.model_copy(update={"language": "fr"}), REPORT)
 
-    assert activity["attachments"][0]["content"]["description"].startswith("Het volledige")
+    description = activity["attachments"][0]["content"]["description"]
+    assert description.endswith("dan zet ik dit bestand in je OneDrive.")
 
 
 def test_the_file_info_card_points_at_the_uploaded_file() -> None:

@@ -129,7 +129,8 @@ async def test_a_coordinators_digest_says_the_report_comes_and_asks_to_upload_it
     assert posts.index(digest) < posts.index(asking)  # the file comes after its message
     assert FILENAME.fullmatch(card["name"])
     content = card["content"]
-    assert content["description"].startswith("Het volledige rapport bij je digest: Digest van")
+    assert content["description"].startswith("Digest van")
+    assert content["description"].endswith("dan zet ik dit bestand in je OneDrive.")
     assert "OneDrive" in content["description"]
     assert content["sizeInBytes"] > 1000
     context = content["acceptContext"]
@@ -296,3 +297,22 @@ async def test_the_weekly_digest_of_a_teams_coordinator_asks_to_upload_its_repor
     assert "<title>Digest van Lerend netwerk" in upload.data.decode("utf-8")
     assert len(cards(hoedan.connector, INFO_CARD)) == 1
     assert hoedan.connector.to(CHANNEL) == []
+
+
+async def test_mijngegevens_in_teams_brings_the_json_file_after_consent(hoedan: Running) -> None:
+    """The privacy export travels like the digest's report: asked first, made on acceptance."""
+    await hoedan.send(personal_message(hoedan.connector, ADMIN, "#hoedan Hoe delen we data?"))
+    await hoedan.send(personal_message(hoedan.connector, ADMIN, "mijngegevens"))
+    await hoedan.settle_retries()
+    [card] = cards(hoedan.connector, CONSENT_CARD)
+    assert card["name"].startswith("mijngegevens-")
+    assert card["name"].endswith(".json")
+    assert card["content"]["description"].startswith("Mijn gegevens bij Hoedan")
+
+    await send_answer(hoedan, answer(hoedan, card))
+
+    [upload] = hoedan.connector.completed_uploads
+    exported = json.loads(upload.data)
+    assert exported["schema_version"] == 1
+    assert "Hoe delen we data?" in json.dumps(exported, ensure_ascii=False)
+    assert len(cards(hoedan.connector, INFO_CARD)) == 1

@@ -74,7 +74,7 @@ def create_scheduler(
             log.exception("checking the weekly slots failed; trying again at the next tick")
 
     async def forget_due() -> None:
-        if config is None:
+        if config is None or not await leader.hold():
             return
         try:
             await apply_retention(store, config, now=clock())

@@ -75,6 +75,10 @@ def skipped_kind(kind: str) -> str:
     return f"{kind}_skipped"
 
 
+FIRE_BATCH = 50
+"""Schedules fired per transaction (each in a savepoint of its own)."""
+
+
 @dataclass(frozen=True)
 class _Due:
     schedule_id: int
@@ -92,8 +96,10 @@ async def fire_due(
 ) -> int:
     """Hand every slot whose time has come to its kind's poster; returns how many were queued.
 
-    Each schedule is handled in its own transaction, so one broken channel cannot hold up the
-    others.
+    Each schedule is handled in a savepoint of its own, so one broken channel cannot hold up
+    the others; the savepoints share a transaction per ``FIRE_BATCH`` schedules, so that a
+    network whose channels all share one slot (the weekly prompt to hundreds of channels)
+    queues them without a commit each.
     """
     work: list[_Due] = []
     async with store.transaction() as tx:
@@ -111,12 +117,14 @@ async def fire_due(
                     _Due(schedule.id, fresh[-1] if fresh else None, late + tuple(fresh[:-1]))
                 )
     queued = 0
-    for due in work:
-        try:
-            async with store.transaction() as tx:
-                queued += await _fire(tx, config, posters, due)
-        except Exception:
-            log.exception("schedule %s could not be handled", due.schedule_id)
+    for start in range(0, len(work), FIRE_BATCH):
+        async with store.transaction() as tx:
+            for due in work[start : start + FIRE_BATCH]:
+                try:
+                    async with tx.session.begin_nested():
+                        queued += await _fire(tx, config, posters, due)
+                except Exception:
+                    log.exception("schedule %s could not be handled", due.schedule_id)
     return queued
 
 

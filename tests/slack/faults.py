@@ -37,18 +37,18 @@ storage.types.utcnow = lambda: wall_clock() + shift
 
 import bot.scheduler
 
-bot.scheduler.SCHEDULE_SECONDS = float(sys.argv[2])
+bot.scheduler.SCHEDULE_SECONDS = bot.scheduler.DEADLINE_SECONDS = float(sys.argv[2])
 
 from bot.cli import app
 
 app(["run"], prog_name="hoedan")
 """
-"""``hoedan run`` living ``sys.argv[1]`` seconds ahead, checking the weekly slots every
-``sys.argv[2]`` seconds instead of every 30.
+"""``hoedan run`` living ``sys.argv[1]`` seconds ahead, checking the weekly slots and the flows'
+deadlines every ``sys.argv[2]`` seconds instead of every 30 and 5.
 
 Every module takes ``utcnow`` from ``storage.types`` by name, so moving it before they are
 imported moves the whole process (as ``SHIFTED_HOEDAN_RUN`` in the intervision tests does); the
-quicker tick only saves the test the half minute before the first look at the slots.
+quicker ticks only save the test the wait for the scheduler's first look.
 """
 
 ERROR_TEXTS = (
@@ -110,7 +110,7 @@ async def start_hoedan_process(
     *,
     shift: timedelta,
     name: str,
-    schedule_seconds: float = 1.0,
+    tick_seconds: float = 1.0,
     **variables: str,
 ) -> HoedanProcess:
     """``hoedan run`` (see :data:`FAULT_HOEDAN_RUN`), healthy when this returns."""
@@ -123,7 +123,7 @@ async def start_hoedan_process(
         "-c",
         FAULT_HOEDAN_RUN,
         str(shift.total_seconds()),
-        str(schedule_seconds),
+        str(tick_seconds),
         cwd=tmp_path,
         env=env,
         stdin=asyncio.subprocess.DEVNULL,

@@ -567,9 +567,9 @@ class FakeSlack:
             )
         if fault is not None and fault.kind == "server_error":
             return _answer({"ok": False, "error": "internal_error"}, status=fault.status)
-        if fault is None and self._in_outage(call):
-            assert self._outage is not None
-            return _answer({"ok": False, "error": "internal_error"}, status=self._outage[1])
+        outage = self._outage_status(call) if fault is None else None
+        if outage is not None:
+            return _answer({"ok": False, "error": "internal_error"}, status=outage)
 
         body = self._dispatch(call)
         if fault is not None and fault.kind == "post_then_error":
@@ -580,14 +580,15 @@ class FakeSlack:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._closing.wait(), timeout=fault.seconds)
             finally:
-                self.stalled.remove(call)
+                self.stalled = [other for other in self.stalled if other is not call]
         return _answer(body)
 
-    def _in_outage(self, call: Call) -> bool:
+    def _outage_status(self, call: Call) -> int | None:
+        """The HTTP status an outage answers this call with; None when it is not affected."""
         if self._outage is None:
-            return False
-        methods, _status = self._outage
-        return not methods or call.method in methods
+            return None
+        methods, status = self._outage
+        return status if not methods or call.method in methods else None
 
     async def _hook(self, request: web.Request) -> web.Response:
         received = asyncio.get_running_loop().time()

@@ -22,7 +22,7 @@ from storage.database import resolve_database_url
 from storage.migrate import upgrade
 from storage.models import Member, Question
 from storage.store import Store
-from tests.slack.conftest import JSON
+from tests.slack.conftest import JSON, running, slack_settings
 from tests.slack.fake_slack import FakeSlack
 from tests.slack.faults import (
     ERROR_TEXTS,
@@ -33,6 +33,18 @@ from tests.slack.faults import (
 )
 from tests.slack.signing import event_body, message_event, post_signed
 from tests.slack.test_exchange_http import posts_to
+from tests.slack.test_intervision_http import (
+    CARLA,
+    GROUP,
+    PEOPLE,
+    contributions,
+    group_of,
+    handle,
+    make_coach,
+    say,
+    share_case,
+)
+from tests.slack.test_intervision_http import start as start_session
 from tests.slack.test_slack_http import texts_of
 
 PROCESSES = 3
@@ -65,7 +77,9 @@ async def test_a_burst_into_three_processes_over_one_sqlite_file_becomes_every_q
         # Created beforehand, so that the processes can start together.
         await asyncio.to_thread(upgrade, resolve_database_url(sqlite_url))
         processes.extend(
-            await asyncio.gather(*(start(tmp_path, slack, sqlite_url, n) for n in range(PROCESSES)))
+            await asyncio.gather(
+                *(start_process(tmp_path, slack, sqlite_url, n) for n in range(PROCESSES))
+            )
         )
         sent = await burst(slack, processes)
         await slack.wait_for(
@@ -98,7 +112,7 @@ async def test_a_burst_into_three_processes_over_one_sqlite_file_becomes_every_q
     assert_each_sent_once(rows, slack)
 
 
-async def start(tmp_path: Path, slack: FakeSlack, url: str, number: int) -> HoedanProcess:
+async def start_process(tmp_path: Path, slack: FakeSlack, url: str, number: int) -> HoedanProcess:
     return await start_hoedan_process(tmp_path, slack, url, shift=timedelta(), name=f"p{number}")
 
 
@@ -125,3 +139,34 @@ async def burst(slack: FakeSlack, processes: list[HoedanProcess]) -> list[tuple[
         )
     assert [status for status, _ in statuses] == [200] * len(bodies)
     return sent
+
+
+async def test_everyone_writing_in_one_session_at_the_same_moment_is_recorded(
+    database_url: str, slack: FakeSlack
+) -> None:
+    """Five people write in an intervision session at the same moment, ten times over. Each
+    message moves the one session (a flow row guarded by its revision): on PostgreSQL their
+    transactions overlap and the later ones find it moved on. They are handled again, so every
+    message is recorded and nobody hears "er ging iets mis"."""
+    for user_id, real_name in PEOPLE.items():
+        slack.add_user(user_id, handle(user_id), real_name=real_name, display_name="")
+    conversation = group_of(*GROUP)
+    async with running(slack_settings(database_url, slack), slack) as hoedan:
+        await make_coach(hoedan, CARLA)
+        await start_session(hoedan)
+        await share_case(hoedan)
+        said: list[tuple[str, str]] = []
+        for round_number in range(10):
+            texts = {user: f"Ronde {round_number}: vraag van {handle(user)}" for user in GROUP}
+            await asyncio.gather(
+                *(
+                    say(hoedan, user, text, channel=conversation, settle=False)
+                    for user, text in texts.items()
+                )
+            )
+            said.extend(texts.items())
+            await hoedan.settle()
+        recorded = await contributions(hoedan.store)
+
+    assert sorted((author, text) for _session, _phase, author, text in recorded[1:]) == sorted(said)
+    assert not [c for c in slack.calls if ERROR_TEXTS[0] in texts_of(c)]

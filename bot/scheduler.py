@@ -17,10 +17,12 @@ the work; the unique post row and outbox key would let only one post even withou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_SUBMITTED, JobEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.leader import Leadership, SoleLeadership
@@ -39,6 +41,8 @@ SCHEDULE_SECONDS = 30
 """How often the weekly slots are checked; a learning prompt goes out at most this late."""
 RETENTION_SECONDS = 600
 """How often intervisions past their retention period and delivered farewells are looked for."""
+STOP_SECONDS = 10.0
+"""How long a stop waits for a job under way before cancelling it after all."""
 
 
 def create_scheduler(
@@ -108,3 +112,41 @@ def create_scheduler(
             coalesce=True,
         )
     return scheduler
+
+
+class JobsUnderWay:
+    """Counts the scheduler's jobs running right now, so that a stop can let them finish.
+
+    APScheduler's asyncio executor cancels the jobs still running when it shuts down. A job
+    cancelled in the middle of a database call (on PostgreSQL, psycopg then cancels the query)
+    logs an error with a traceback at an ordinary stop, a deploy; the next leader would redo
+    its work, but waiting the moment it needs is cleaner.
+    """
+
+    def __init__(self, scheduler: AsyncIOScheduler) -> None:
+        self._scheduler = scheduler
+        self._running = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+        scheduler.add_listener(self._ended, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR)
+
+    def _submitted(self, _event: JobEvent) -> None:
+        self._running += 1
+        self._idle.clear()
+
+    def _ended(self, _event: JobEvent) -> None:
+        self._running = max(0, self._running - 1)
+        if not self._running:
+            self._idle.set()
+
+    async def stop(self, *, seconds: float = STOP_SECONDS) -> None:
+        """No new runs; the ones under way finish (for at most ``seconds``); then shut down."""
+        if not self._scheduler.running:
+            return
+        self._scheduler.pause()
+        try:
+            await asyncio.wait_for(self._idle.wait(), seconds)
+        except TimeoutError:
+            log.warning("a scheduled job did not finish within %s s; cancelling it", seconds)
+        self._scheduler.shutdown(wait=False)

@@ -19,7 +19,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.app import Hoedan
 from bot.leader import leadership_for
 from bot.outbox import Deliverer, OutboxDispatcher
-from bot.scheduler import create_scheduler
+from bot.scheduler import JobsUnderWay, create_scheduler
 from bot.slack.adapter import SlackAdapter
 from bot.teams import MESSAGES_PATH
 from storage.enums import Platform
@@ -60,6 +60,7 @@ class Service:
             deliverers[Platform.TEAMS] = self.teams.deliverer
         self.dispatcher = OutboxDispatcher(hoedan.store, deliverers, clock=clock)
         self.scheduler: AsyncIOScheduler | None = None
+        self._jobs: JobsUnderWay | None = None
         self.leadership = leadership_for(hoedan.store)
         self._socket: AsyncSocketModeHandler | None = None
         self._runner: web.AppRunner | None = None
@@ -127,6 +128,7 @@ class Service:
             grace=settings.missed_grace,
             leadership=self.leadership,
         )
+        self._jobs = JobsUnderWay(self.scheduler)
         self.scheduler.start()
         if self.slack is not None and settings.slack_mode == "socket":
             self._socket = self.slack.socket_mode_handler()
@@ -154,8 +156,8 @@ class Service:
             await self.slack.drain()
         if self.teams is not None:
             await self.teams.drain()
-        if self.scheduler is not None and self.scheduler.running:
-            self.scheduler.shutdown(wait=False)
+        if self._jobs is not None:
+            await self._jobs.stop()
         await self.leadership.release()
         self._stop.set()
         if self._dispatching is not None:

@@ -36,6 +36,7 @@ from flows.roles import effective_role
 from flows.texts import Texts, texts_for
 from storage.enums import SpaceKind
 from storage.models import Member, Network, Space
+from storage.repositories.flows import StaleFlowError
 from storage.store import Store, Transaction
 from storage.types import utcnow
 
@@ -61,6 +62,9 @@ FLOWS: tuple[FlowDefinition, ...] = (
 
 
 SEEN_LIMIT = 100_000
+STALE_ATTEMPTS = 10
+"""How often an event is handled when each time a flow it moves was moved on by another. Of the
+events racing for one flow one gets through each time, so this is how many may race at once."""
 
 
 def _seen_key(space: Space, member: Member) -> tuple[int | None, int | None]:
@@ -94,23 +98,39 @@ class Runtime:
         event = without_control_characters(event)
         moment = now or utcnow()
         try:
-            async with self.store.transaction() as tx:
-                if not await tx.inbound.first_time(
-                    platform=event.actor.platform, delivery_id=event.delivery_id
-                ):
-                    return Outcome(duplicate=True)
-                ctx = await self._context(tx, event, moment)
-                await _dispatch(ctx, event)
-                await enqueue(tx, ctx.outbound, key_prefix=_key(event))
-                outcome = Outcome(form=ctx.form)
-            self._remember_seen(ctx.space, ctx.member)
-            return outcome
+            return await self._handle_anew_when_stale(event, moment)
         except UserError as problem:
             await self._answer_problem(event, moment, problem.key, problem.values, remember=True)
         except Exception:
             log.exception("handling %s failed", type(event).__name__)
             await self._answer_problem(event, moment, "error.unexpected", {}, remember=False)
         return Outcome()
+
+    async def _handle_anew_when_stale(self, event: InboundEvent, moment: datetime) -> Outcome:
+        """Handle the event; when a flow it moves was moved by another event meanwhile (two
+        people writing in one session at the same moment, on PostgreSQL), all of it is rolled
+        back and the event is handled again on the flow as it is now."""
+        for attempt in range(1, STALE_ATTEMPTS + 1):
+            try:
+                return await self._handle_once(event, moment)
+            except StaleFlowError:
+                if attempt == STALE_ATTEMPTS:
+                    raise
+                log.info("a flow moved on meanwhile; handling %s again", type(event).__name__)
+        raise AssertionError("unreachable")
+
+    async def _handle_once(self, event: InboundEvent, moment: datetime) -> Outcome:
+        async with self.store.transaction() as tx:
+            if not await tx.inbound.first_time(
+                platform=event.actor.platform, delivery_id=event.delivery_id
+            ):
+                return Outcome(duplicate=True)
+            ctx = await self._context(tx, event, moment)
+            await _dispatch(ctx, event)
+            await enqueue(tx, ctx.outbound, key_prefix=_key(event))
+            outcome = Outcome(form=ctx.form)
+        self._remember_seen(ctx.space, ctx.member)
+        return outcome
 
     async def _context(self, tx: Transaction, event: InboundEvent, now: datetime) -> Context:
         network, member, space = await self._enter(tx, event)

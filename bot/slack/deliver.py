@@ -6,8 +6,8 @@ the message is recorded as failed for the coordinators and everything else carri
 
 Posted exactly once, as far as people can see: every post carries the outbox key in Slack's
 message metadata. When an earlier attempt ended ambiguously (a time-out or a 5xx, after which the
-message may or may not be in the channel), the channel is checked for that key before posting
-again.
+message may or may not be in the channel, or a process that died while sending, see
+``OutboxRepository.claim_due``), the channel is checked for that key before posting again.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from flows.text import ours
 from flows.texts import Texts
 from storage.enums import DeliveryKind
 from storage.models import OutboxMessage
+from storage.repositories.delivery import MAYBE_SENT
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +51,6 @@ TRANSIENT_ERRORS = frozenset(
     }
 )
 """Slack errors worth trying again; every other named error is permanent."""
-
-MAYBE_SENT = "maybe-sent: "
-"""Marks an attempt whose outcome is unknown (a time-out, a 5xx): the next one checks first."""
 
 MAX_GROUP_USERS = 8
 """``conversations.open`` takes at most eight people besides the app; more can never work."""

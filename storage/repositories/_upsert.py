@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import CursorResult
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+M = TypeVar("M", bound=SQLModel)
 
 
 async def insert_if_absent(
@@ -30,3 +32,20 @@ async def insert_if_absent(
     result = await session.exec(statement)
     assert isinstance(result, CursorResult)
     return bool(result.rowcount == 1)
+
+
+async def add_if_absent(session: AsyncSession, row: M, keys: list[str]) -> M:
+    """``row`` stored unless one with the same ``keys`` exists; returns the stored one.
+
+    For "get or create" of rows that concurrent first events may both create (a new member's
+    first messages, a fresh database's network): on PostgreSQL a plain INSERT would make all but
+    one of them fail on the unique key (and their senders hear "something went wrong"); here
+    the loser waits for the winner and then reads its row. The row's own defaults apply, as
+    with ``session.add``; fields left None (its id among them) are the database's to fill.
+    """
+    model = type(row)
+    columns = model.__table__.columns  # type: ignore[attr-defined]
+    values = {c.name: getattr(row, c.name) for c in columns if getattr(row, c.name) is not None}
+    await insert_if_absent(session, model, values, keys)
+    statement = select(model).where(*(getattr(model, key) == values[key] for key in keys))
+    return (await session.exec(statement)).one()

@@ -21,6 +21,12 @@ Whoever queues the later posts of a thread often queues them before the opening 
 its platform id is not known yet; the dispatcher resolves the subject just before delivery.
 """
 
+MAYBE_SENT = "maybe-sent: "
+"""Starts ``last_error`` when the last attempt's outcome is unknown (a time-out, a 5xx, or a
+dispatcher that died while sending): the message may be out already, so a deliverer that can
+look (Slack: the channel's history) checks before sending it again."""
+LEASE_RAN_OUT = f"{MAYBE_SENT}taken over after the lease ran out (its sender stopped)"
+
 
 def thread_subject(thread_ref: str | None) -> str | None:
     """The subject whose opening post's thread this ``thread_ref`` means, if it names one."""
@@ -101,11 +107,14 @@ class OutboxRepository:
         The claim is a conditional update (nobody changed the row since it was read), so with
         several processes over one database each message goes to exactly one of them. A claim
         taken over from a dead dispatcher counts as an attempt: a message that kills its sender
-        every time ends as a recorded failure instead of going round for ever.
+        every time ends as a recorded failure instead of going round for ever. It is also marked
+        :data:`LEASE_RAN_OUT`: the dead dispatcher may have sent it without living to record
+        that, so it is looked for before it is sent again.
         """
         claimed = []
         for message in await self.due(platform=platform, now=now, limit=limit):
             taken_over = message.status == OutboxStatus.SENDING
+            last_error = LEASE_RAN_OUT if taken_over else message.last_error
             result = await self._session.exec(
                 update(OutboxMessage)
                 .where(
@@ -117,11 +126,13 @@ class OutboxRepository:
                     status=OutboxStatus.SENDING,
                     next_attempt_at=now + lease,
                     attempts=OutboxMessage.attempts + int(taken_over),
+                    last_error=last_error,
                 )
                 .execution_options(synchronize_session=False)
             )
             if result.rowcount == 1:
                 message.attempts += int(taken_over)
+                message.last_error = last_error
                 claimed.append(message)
         return claimed
 

@@ -9,6 +9,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.enums import Platform, Role
 from storage.models import Member, RoleChange
+from storage.repositories._upsert import add_if_absent
 from storage.search import fold
 from storage.types import utcnow
 
@@ -45,7 +46,7 @@ class MemberRepository:
         member = await self.by_external_id(platform=platform, external_id=external_id)
         now = utcnow()
         if member is None:
-            member = Member(
+            new = Member(
                 network_id=network_id,
                 platform=platform,
                 external_id=external_id,
@@ -54,9 +55,7 @@ class MemberRepository:
                 created_at=now,
                 last_seen_at=now,
             )
-            self._session.add(member)
-            await self._session.flush()
-            return member
+            return await add_if_absent(self._session, new, ["platform", "external_id"])
         if now - member.last_seen_at >= LAST_SEEN_PRECISION:
             member.last_seen_at = now
         if display_name and member.display_name != display_name:

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from storage.enums import Platform, SpaceKind
 from storage.models import Member, Network, Region, Space, SpaceMember
-from storage.repositories._upsert import insert_if_absent
+from storage.repositories._upsert import add_if_absent, insert_if_absent
 from storage.repositories.members import shorten_name
 from storage.search import fold
 from storage.types import utcnow
@@ -31,9 +31,7 @@ class NetworkRepository:
     async def get_or_create(self, *, slug: str, name: str) -> Network:
         network = await self.by_slug(slug)
         if network is None:
-            network = Network(slug=slug, name=name)
-            self._session.add(network)
-            await self._session.flush()
+            network = await add_if_absent(self._session, Network(slug=slug, name=name), ["slug"])
         return network
 
     async def next_question_number(self, *, network_id: int) -> int:
@@ -108,15 +106,14 @@ class SpaceRepository:
         )
         space = (await self._session.exec(statement)).first()
         if space is None:
-            space = Space(
+            new = Space(
                 network_id=network_id,
                 platform=platform,
                 external_id=external_id,
                 name=name,
                 kind=kind,
             )
-            self._session.add(space)
-            await self._session.flush()
+            space = await add_if_absent(self._session, new, ["platform", "external_id"])
         elif name and name != external_id and space.name != name:
             space.name = name
         return space

@@ -8,7 +8,8 @@ ids, thread replies missing from history, metadata only on request, locale only 
 it copies that behaviour so that tests catch code that relies on something Slack never does.
 
 Faults (errors, rate limits, HTTP errors, lost responses, slowness) can be scheduled per
-method for a number of calls, to drive Hoedan's retry and recovery paths.
+method for a number of calls, to drive Hoedan's retry and recovery paths; an outage fails every
+call until the test ends it.
 """
 
 from __future__ import annotations
@@ -98,12 +99,13 @@ class _Fault:
     """A scheduled misbehaviour for the next ``times`` matching calls."""
 
     method: str
-    kind: Literal["fail", "rate_limit", "server_error", "post_then_error"]
+    kind: Literal["fail", "rate_limit", "server_error", "post_then_error", "post_then_stall"]
     times: int
     channel: str | None = None
     error: str = ""
     status: int = 200
     retry_after: int = 0
+    seconds: float = 0.0
 
     def matches(self, call: Call) -> bool:
         return (
@@ -175,6 +177,10 @@ class FakeSlack:
         self._view_numbers = itertools.count(1)
         self._faults: list[_Fault] = []
         self._delays: list[_Delay] = []
+        self._outage: tuple[frozenset[str], int] | None = None
+        """Methods failing (none named: every one) and the HTTP status, until ``recover``."""
+        self.stalled: list[Call] = []
+        """Calls done but not answered yet (:meth:`post_then_stall`), in order of arrival."""
         self._sockets: list[web.WebSocketResponse] = []
         self._handlers: dict[str, Callable[[Call], JsonDict]] = {
             "auth.test": self._auth_test,
@@ -363,6 +369,33 @@ class FakeSlack:
             _Fault(method, "post_then_error", times, channel=channel, status=status)
         )
 
+    def post_then_stall(
+        self, method: str, *, seconds: float, times: int = 1, channel: str | None = None
+    ) -> None:
+        """Do the call (store the message), then hold the answer back for ``seconds``.
+
+        Models "Slack posted it, and its answer never came": the client times out, or its
+        process dies while waiting. The call is in :attr:`stalled` from the moment it was done
+        until it is answered; closing the fake answers at once.
+        """
+        self._faults.append(
+            _Fault(method, "post_then_stall", times, channel=channel, seconds=seconds)
+        )
+
+    def outage(self, *methods: str, status: int = 500) -> None:
+        """Answer every call to ``methods`` (to any Web API method when none are named) with
+        HTTP ``status`` and do nothing, until :meth:`recover`.
+
+        Faults scheduled per call still come first, so a stall or a lost answer can be mixed in.
+        """
+        self._outage = (frozenset(methods), status)
+
+    def recover(self) -> None:
+        """End the outage, and drop every fault and delay not used up yet."""
+        self._outage = None
+        self._faults.clear()
+        self._delays.clear()
+
     def delay(self, method: str, seconds: float, *, times: int = 1) -> None:
         """Wait ``seconds`` before handling the next ``times`` calls, to provoke time-outs.
 
@@ -540,6 +573,9 @@ class FakeSlack:
             )
         if fault is not None and fault.kind == "server_error":
             return _answer({"ok": False, "error": "internal_error"}, status=fault.status)
+        outage = self._outage_status(call) if fault is None else None
+        if outage is not None:
+            return _answer({"ok": False, "error": "internal_error"}, status=outage)
         if self.limits is not None and method == "chat.postMessage":
             wait = self.limits.refuse(_text_arg(call, "channel"))
             if wait is not None:
@@ -552,7 +588,21 @@ class FakeSlack:
         body = self._dispatch(call)
         if fault is not None and fault.kind == "post_then_error":
             return _answer({"ok": False, "error": "internal_error"}, status=fault.status)
+        if fault is not None and fault.kind == "post_then_stall":
+            self.stalled.append(call)
+            try:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._closing.wait(), timeout=fault.seconds)
+            finally:
+                self.stalled = [other for other in self.stalled if other is not call]
         return _answer(body)
+
+    def _outage_status(self, call: Call) -> int | None:
+        """The HTTP status an outage answers this call with; None when it is not affected."""
+        if self._outage is None:
+            return None
+        methods, status = self._outage
+        return status if not methods or call.method in methods else None
 
     async def _hook(self, request: web.Request) -> web.Response:
         received = asyncio.get_running_loop().time()

@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 MAX_BACKOFF = timedelta(minutes=10)
 BATCH = 50
+SENDERS = 8
+"""How many channels are sent to at the same time. Enough to keep a fan-out at the
+workspace's rate limit across an ocean's round trip; few enough to stay polite."""
 OPENING_POLL = timedelta(seconds=1)
 """How soon a message waiting for its thread's opening post looks again, at the earliest."""
 LEASE = timedelta(minutes=5)
@@ -84,8 +87,12 @@ class OutboxDispatcher:
         deliverers: Mapping[Platform, Deliverer],
         *,
         clock: Callable[[], datetime] = utcnow,
+        senders: int = SENDERS,
     ) -> None:
+        """``senders``: how many channels may be sent to at once; 1 keeps every message in
+        the order it was queued (local mode, where one screen shows all conversations)."""
         self._store = store
+        self._senders = senders
         self._deliverers = deliverers
         self._clock = clock
         self._wake = asyncio.Event()
@@ -99,26 +106,41 @@ class OutboxDispatcher:
         self._wake.set()
 
     async def run_once(self) -> int:
-        """Attempt every message that is due; returns how many were attempted."""
+        """Attempt every message that is due; returns how many were attempted.
+
+        Messages for different channels go out side by side (at most ``senders`` at a time),
+        so a fan-out waits on the platform's rate limits rather than on one round trip after
+        another; messages for one channel keep their order.
+        """
         attempted = 0
         for platform, deliverer in self._deliverers.items():
-            if self._resting(platform):
-                continue
-            async with self._store.transaction() as tx:
-                due = await tx.outbox.claim_due(
-                    platform=platform, now=self._clock(), lease=LEASE, limit=BATCH
-                )
-            for index, message in enumerate(due):
-                if self._resting(platform):
-                    await self._hand_back(due[index:], at=self._paused[platform])
-                    break
-                channel_rest = self._channel_resting(message)
-                if channel_rest is not None:
-                    await self._hand_back([message], at=channel_rest)
-                    continue
-                await self._attempt(deliverer, message)
-                attempted += 1
+            if not self._resting(platform):
+                attempted += await self._send_due(platform, deliverer)
         return attempted
+
+    async def _send_due(self, platform: Platform, deliverer: Deliverer) -> int:
+        async with self._store.transaction() as tx:
+            due = await tx.outbox.claim_due(
+                platform=platform, now=self._clock(), lease=LEASE, limit=BATCH
+            )
+        senders = asyncio.Semaphore(self._senders)
+
+        async def send(lane: list[OutboxMessage]) -> int:
+            async with senders:
+                return await self._send_lane(deliverer, lane)
+
+        return sum(await asyncio.gather(*(send(lane) for lane in _lanes(due))))
+
+    async def _send_lane(self, deliverer: Deliverer, lane: list[OutboxMessage]) -> int:
+        """One channel's messages in order; when it or the platform must rest, the rest of the
+        lane is handed back untried."""
+        for index, message in enumerate(lane):
+            rest = self._rest_for(message)
+            if rest is not None:
+                await self._hand_back(lane[index:], at=rest)
+                return index
+            await self._attempt(deliverer, message)
+        return len(lane)
 
     def _rest(self, message: OutboxMessage, until: datetime) -> None:
         """A platform answered with Retry-After (a 429): rest as asked, and rest wider when it
@@ -140,8 +162,12 @@ class OutboxDispatcher:
             self._channel_paused[(platform, _channel_of(message))] = until
         self._channel_paused = {key: end for key, end in self._channel_paused.items() if end > now}
 
-    def _channel_resting(self, message: OutboxMessage) -> datetime | None:
-        until = self._channel_paused.get((Platform(message.platform), _channel_of(message)))
+    def _rest_for(self, message: OutboxMessage) -> datetime | None:
+        """Until when this message must wait, its platform or its channel resting; else None."""
+        platform = Platform(message.platform)
+        if self._resting(platform):
+            return self._paused[platform]
+        until = self._channel_paused.get((platform, _channel_of(message)))
         return until if until is not None and until > self._clock() else None
 
     def _next_round(self, poll_seconds: float) -> float:
@@ -171,12 +197,20 @@ class OutboxDispatcher:
             pass
 
     async def run_forever(self, stop: asyncio.Event, *, poll_seconds: float = 1.0) -> None:
+        """Deliver everything due, then wait for a wake, a rest's end or the poll.
+
+        A round goes on until nothing due is left (or Hoedan stops), not one batch: a fan-out
+        of a thousand prompts must not wait for the poll between batches. The wake flag is
+        cleared before the round, so a message queued while it runs is not left for the next
+        poll.
+        """
         while not stop.is_set():
+            self._wake.clear()
             try:
-                await self.run_once()
+                while not stop.is_set() and await self.run_once():
+                    pass
             except Exception:
                 log.exception("outbox round failed; trying again")
-            self._wake.clear()
             waiters = {asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())}
             _done, pending = await asyncio.wait(
                 waiters, timeout=self._next_round(poll_seconds), return_when=asyncio.FIRST_COMPLETED
@@ -186,6 +220,9 @@ class OutboxDispatcher:
 
     async def _attempt(self, deliverer: Deliverer, message: OutboxMessage) -> None:
         result = await self._place_in_thread(message) or await _deliver(deliverer, message)
+        if isinstance(result, RetryLater) and result.after is not None:
+            # At once, before the write below: the lanes sending beside this one must see it.
+            self._rest(message, self._clock() + result.after)
         async with self._store.transaction() as tx:
             assert message.id is not None
             current = await tx.outbox.get(message.id)
@@ -203,8 +240,6 @@ class OutboxDispatcher:
             else:
                 wait = result.after if result.after is not None else backoff(current.attempts + 1)
                 await tx.outbox.retry_later(current, at=self._clock() + wait, error=result.error)
-                if result.after is not None:
-                    self._rest(message, self._clock() + result.after)
 
     async def _place_in_thread(
         self, message: OutboxMessage
@@ -237,6 +272,31 @@ class OutboxDispatcher:
             return Failed(error=f"the post about {subject} has no thread to reply in")
         message.thread_ref = opening.external_ref.rpartition(":")[2]
         return None
+
+
+def _lanes(messages: list[OutboxMessage]) -> list[list[OutboxMessage]]:
+    """The messages split into lanes that may be sent side by side, each in queued order.
+
+    Messages that may land in one conversation share a lane. A conversation can be addressed
+    in more than one way (a DM by its person or by its channel id once known; an ephemeral
+    message by channel and person), so messages sharing any address go together.
+    """
+    lane_of: dict[str, int] = {}
+    lanes: list[list[OutboxMessage]] = []
+    for message in messages:
+        addresses = [ref for ref in (message.channel_ref, message.member_ref) if ref]
+        joined = sorted({lane_of[ref] for ref in addresses if ref in lane_of})
+        if not joined:
+            lanes.append([])
+            joined = [len(lanes) - 1]
+        target, *others = joined
+        for other in others:
+            lanes[target].extend(lanes[other])
+            lanes[other] = []
+            lane_of.update({ref: target for ref, lane in lane_of.items() if lane == other})
+        lanes[target].append(message)
+        lane_of.update(dict.fromkeys(addresses, target))
+    return [sorted(lane, key=lambda message: message.id or 0) for lane in lanes if lane]
 
 
 def _channel_of(message: OutboxMessage) -> str:

@@ -116,6 +116,8 @@ class Service:
             raise CannotListen(str(exc)) from exc
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else settings.port
+        if self.slack is not None:
+            await self.slack.open_connections()
         self._dispatching = asyncio.ensure_future(self.dispatcher.run_forever(self._stop))
         await self.leadership.hold()
         self.scheduler = create_scheduler(
@@ -162,6 +164,8 @@ class Service:
         self._stop.set()
         if self._dispatching is not None:
             await self._dispatching
+        if self.slack is not None:
+            await self.slack.close_connections()
         if self.teams is not None:
             await self.teams.close()
         await self.hoedan.close()

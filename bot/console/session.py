@@ -162,7 +162,7 @@ class ConsoleSession:
         """How far ``:wacht`` moved this console's clock ahead of ``clock``."""
         self._turn = asyncio.Lock()
         """One thing at a time: a line, or a look at the deadlines between lines."""
-        self.dispatcher = OutboxDispatcher(runtime.store, {Platform.CONSOLE: self})
+        self.dispatcher = OutboxDispatcher(runtime.store, {Platform.CONSOLE: self}, senders=1)
         """On real time, not the console's: the outbox stamps its messages with real time."""
 
     def now(self) -> datetime:

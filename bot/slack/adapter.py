@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.app.async_app import AsyncApp
@@ -247,6 +248,24 @@ class SlackAdapter:
         """Wait for the work of requests already acknowledged (at shutdown)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def open_connections(self) -> None:
+        """Share one HTTP connection pool among all Web API calls from now on.
+
+        Without it, slack_sdk opens a new connection (and TLS handshake) for every call, which
+        would make a fan-out to a thousand channels wait on handshakes rather than on Slack's
+        rate limits. Called from a running event loop, where aiohttp wants its sessions made.
+        The pool takes the client's time-out now; slack_sdk passes none per call.
+        """
+        if self.client.session is None:
+            self.client.session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.client.timeout)
+            )
+
+    async def close_connections(self) -> None:
+        session, self.client.session = self.client.session, None
+        if session is not None:
+            await session.close()
 
 
 def _event_parts(

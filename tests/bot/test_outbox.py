@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
 from datetime import datetime, timedelta
 
 from bot.outbox import (
+    BATCH,
     LEASE,
     MAX_ATTEMPTS,
     OPENING_POLL,
+    SENDERS,
     DeliveryResult,
     Failed,
     OutboxDispatcher,
@@ -423,3 +426,131 @@ async def test_a_reply_waits_briefly_while_its_opening_post_is_being_sent(store:
     await dispatcher.drain()
     assert platform.attempts == ["phase"]
     assert platform.threads["phase"] == "111.1"
+
+
+class CountingPlatform(ScriptedPlatform):
+    """Sets ``all_sent`` once it has been asked to deliver ``expected`` messages."""
+
+    def __init__(self, expected: int) -> None:
+        super().__init__()
+        self._expected = expected
+        self.all_sent = asyncio.Event()
+
+    async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        answer = await super().deliver(message)
+        if len(self.attempts) >= self._expected:
+            self.all_sent.set()
+        return answer
+
+
+async def test_a_wake_delivers_every_batch_due_without_waiting_for_the_poll(
+    store: Store,
+) -> None:
+    """A fan-out larger than one batch goes out in one go: the dispatcher does not sleep until
+    the next poll between batches (with an hour's poll, anything else never finishes)."""
+    clock = Clock()
+    expected = BATCH * 3 + 7
+    for number in range(expected):
+        await _queue(store, f"k{number}", clock, channel_ref=f"C{number}")
+    platform = CountingPlatform(expected)
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+    stop = asyncio.Event()
+    running = asyncio.ensure_future(dispatcher.run_forever(stop, poll_seconds=3600))
+    try:
+        await asyncio.wait_for(platform.all_sent.wait(), timeout=30)
+    finally:
+        stop.set()
+        await running
+    assert sorted(platform.attempts) == sorted(f"k{number}" for number in range(expected))
+
+
+class GatedPlatform(ScriptedPlatform):
+    """Holds every delivery until ``width`` are under way at once, and keeps count of them."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self._width = width
+        self._wide_enough = asyncio.Event()
+        self._per_channel: Counter[str] = Counter()
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.one_channel_twice = False
+
+    async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        channel = message.channel_ref or ""
+        self.one_channel_twice |= self._per_channel[channel] > 0
+        self._per_channel[channel] += 1
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        if self.in_flight >= self._width:
+            self._wide_enough.set()
+        await self._wide_enough.wait()
+        await asyncio.sleep(0)
+        self.in_flight -= 1
+        self._per_channel[channel] -= 1
+        return await super().deliver(message)
+
+
+async def test_channels_are_sent_to_side_by_side_and_each_channel_in_order(store: Store) -> None:
+    """A fan-out does not wait for one round trip after another: up to SENDERS channels at
+    once (sent one by one, the first delivery would wait for ever), never one channel twice at
+    once, and each channel's messages in the order they were queued."""
+    clock = Clock()
+    channels = [f"C{number}" for number in range(SENDERS * 2)]
+    for round_number in range(3):
+        for channel in channels:
+            await _queue(store, f"{channel}-{round_number}", clock, channel_ref=channel)
+    platform = GatedPlatform(SENDERS)
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+
+    await asyncio.wait_for(dispatcher.drain(), timeout=30)
+
+    assert platform.most_in_flight == SENDERS
+    assert not platform.one_channel_twice
+    assert len(platform.attempts) == len(channels) * 3
+    for channel in channels:
+        keys = [key for key in platform.attempts if key.startswith(f"{channel}-")]
+        assert keys == [f"{channel}-{round_number}" for round_number in range(3)]
+
+
+class FirstIsSlowPlatform(ScriptedPlatform):
+    """Takes its time over the first message; records the order in which deliveries end."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.finished: list[str] = []
+
+    async def deliver(self, message: OutboxMessage) -> DeliveryResult:
+        first = not self.attempts
+        answer = await super().deliver(message)
+        if first:
+            await asyncio.sleep(0.2)
+        self.finished.append(message.idempotency_key)
+        return answer
+
+
+async def test_messages_that_may_share_a_conversation_keep_their_order(store: Store) -> None:
+    """A DM addressed by its person and an ephemeral message for that person may land in one
+    conversation: the second waits for the first, while another channel goes ahead."""
+    clock = Clock()
+    for key, kind, channel, member in (
+        ("dm", DeliveryKind.DIRECT, None, "U1"),
+        ("only-for-u1", DeliveryKind.EPHEMERAL, "D1", "U1"),
+        ("elsewhere", DeliveryKind.POST, "C2", None),
+    ):
+        async with store.transaction() as tx:
+            await tx.outbox.enqueue(
+                idempotency_key=key,
+                platform=Platform.SLACK,
+                kind=kind,
+                payload={"parts": []},
+                channel_ref=channel,
+                member_ref=member,
+                not_before=clock.now,
+            )
+    platform = FirstIsSlowPlatform()
+    dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
+
+    await dispatcher.drain()
+
+    assert platform.finished == ["elsewhere", "dm", "only-for-u1"]

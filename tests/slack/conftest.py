@@ -13,6 +13,7 @@ import pytest
 
 from bot.service import Service
 from bot.settings import Settings
+from bot.slack.adapter import SlackAdapter
 from storage.types import utcnow
 from tests.service_runner import ServiceReadings, running_service
 from tests.slack.fake_slack import FakeSlack
@@ -85,6 +86,14 @@ class Running(ServiceReadings):
         adapter = self.service.slack
         assert adapter is not None
         await adapter.drain()
+
+
+async def use_web_api_timeout(adapter: SlackAdapter, seconds: int) -> None:
+    """Give Hoedan's Slack client another time-out, to provoke (or end) time-outs. Its shared
+    connection pool takes the time-out when it is opened, so it is opened again."""
+    await adapter.close_connections()
+    adapter.client.timeout = seconds
+    await adapter.open_connections()
 
 
 def slack_settings(database_url: str, slack: FakeSlack, **overrides: Any) -> Settings:

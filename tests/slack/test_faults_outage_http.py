@@ -9,7 +9,7 @@ private thanks) and someone writes to Hoedan in a DM.
 The minute is the service's own clock (:class:`Clock`), which the outbox's back-off reads: the
 test moves it five seconds at a time and lets the dispatcher try whatever is due, so no test
 time is spent waiting for back-off. Only a hanging Slack costs real time: the client gives up
-after a second (``client.timeout``, ten seconds in production).
+after a second (``use_web_api_timeout``, ten seconds in production).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from bot.outbox import MAX_BACKOFF
 from bot.slack.adapter import WEB_API_TIMEOUT
 from storage.enums import OutboxStatus
 from storage.models import Answer, Question
-from tests.slack.conftest import Clock, Running, running, slack_settings
+from tests.slack.conftest import Clock, Running, running, slack_settings, use_web_api_timeout
 from tests.slack.fake_slack import FakeSlack, JsonDict
 from tests.slack.faults import ERROR_TEXTS, assert_each_sent_once, outbox_rows
 from tests.slack.signing import fresh_event_id, message_event
@@ -101,7 +101,7 @@ async def test_a_minute_of_slack_outage_loses_nothing_and_doubles_nothing(
     async with running(slack_settings(database_url, slack), slack, clock=clock) as hoedan:
         adapter = hoedan.service.slack
         assert adapter is not None
-        adapter.client.timeout = HANG_CLIENT_SECONDS
+        await use_web_api_timeout(adapter, HANG_CLIENT_SECONDS)
         asked = await says(
             hoedan, ANNA, "Hoe houden jullie de regiotafel levend? #hoedan", channel=FIRST
         )
@@ -136,7 +136,7 @@ async def test_a_minute_of_slack_outage_loses_nothing_and_doubles_nothing(
         assert all(row.attempts >= 3 for row in during.values())
 
         slack.recover()
-        adapter.client.timeout = WEB_API_TIMEOUT
+        await use_web_api_timeout(adapter, WEB_API_TIMEOUT)
         clock.advance(MAX_BACKOFF)
         await quiet(hoedan, clock)
         health.append(await healthy(hoedan))

@@ -7,7 +7,7 @@ import logging
 import pytest
 
 from storage.enums import OutboxStatus
-from tests.slack.conftest import Running
+from tests.slack.conftest import Running, use_web_api_timeout
 from tests.slack.signing import message_event
 
 
@@ -37,7 +37,7 @@ async def test_server_errors_are_retried_and_the_message_appears_once(hoedan: Ru
 async def test_a_timed_out_post_that_did_arrive_is_not_posted_again(hoedan: Running) -> None:
     adapter = hoedan.service.slack
     assert adapter is not None
-    adapter.client.timeout = 1
+    await use_web_api_timeout(adapter, 1)
     hoedan.slack.delay("chat.postMessage", 2.0)
 
     await ask_in_thread(hoedan, "C0001", "#hoedan Hoe werven we vrijwilligers?", "EvD2")

@@ -8,7 +8,8 @@ SIGTERM prints one JSON line (how often each method was called, how many message
 got, when the first and last were accepted, how many posts it refused with a 429) and exits.
 
 ``--workspace-posts N`` makes it enforce Slack's posting limits (``tests.slack.fake_limits``):
-N accepted posts per ``--window-seconds`` (60) over the workspace, one a second per channel.
+N accepted posts per ``--window-seconds`` (60) over the workspace, one a second per channel;
+``--latency-ms`` makes every post take that long, like a round trip to Slack.
 """
 
 from __future__ import annotations
@@ -17,19 +18,26 @@ import argparse
 import asyncio
 import json
 import signal
+import sys
 from collections import Counter
 
 from tests.slack.fake_limits import PostLimits
 from tests.slack.fake_slack import FakeSlack
 
 
-async def serve(limits: PostLimits | None) -> None:
-    """Run the fake until SIGTERM or SIGINT, then report what it received."""
+async def serve(limits: PostLimits | None, latency: float) -> None:
+    """Run the fake until SIGTERM or SIGINT, then report what it received.
+
+    ``latency`` (seconds) holds every ``chat.postMessage`` that long before it is handled, as
+    the round trip to Slack's servers would.
+    """
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     async with FakeSlack(limits=limits) as slack:
+        if latency > 0:
+            slack.delay("chat.postMessage", latency, times=sys.maxsize)
         print(slack.api_url, flush=True)
         await stop.wait()
         calls = Counter(call.method for call in slack.calls)
@@ -50,6 +58,7 @@ def main() -> None:
     parser.add_argument("--workspace-posts", type=int, help="accepted posts per window")
     parser.add_argument("--window-seconds", type=float, default=60.0)
     parser.add_argument("--per-channel-seconds", type=float, default=1.0)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="per chat.postMessage")
     args = parser.parse_args()
     limits = None
     if args.workspace_posts:
@@ -58,7 +67,7 @@ def main() -> None:
             window_seconds=args.window_seconds,
             per_channel_seconds=args.per_channel_seconds,
         )
-    asyncio.run(serve(limits))
+    asyncio.run(serve(limits, args.latency_ms / 1000))
 
 
 if __name__ == "__main__":

@@ -11,6 +11,8 @@ posts per 10 seconds). It
    and ``--workspace-posts`` accepted posts in any ``--window-seconds`` over the workspace,
    answering 429 with ``Retry-After`` (whole seconds) beyond either, then ``hoedan run`` on that
    file, and waits until every prompt is sent (or nothing moved for ``--stall`` seconds);
+   ``--latency-ms`` makes the fake take that long over every post, like the round trip to
+   Slack's servers (the outbox sends to several channels at once to hide it);
 3. as the baseline in the same run, sends the same number of posts to a fresh fake with the
    same limits from a bare ``slack_sdk`` client that waits out each 429 with the SDK's own
    rate-limit retry handler, one post after the other.
@@ -76,6 +78,7 @@ class Params:
     workspace_posts: int
     window_seconds: float
     stall: float
+    latency_ms: float
 
     def fake_args(self) -> tuple[str, ...]:
         return (
@@ -83,6 +86,8 @@ class Params:
             str(self.workspace_posts),
             "--window-seconds",
             str(self.window_seconds),
+            "--latency-ms",
+            str(self.latency_ms),
         )
 
 
@@ -227,6 +232,7 @@ def print_report(outcomes: list[Outcome], params: Params) -> None:
         title=(
             f"Fan-out: {params.channels:,} channels, {params.workspace_posts} posts "
             f"per {params.window_seconds:g} s allowed"
+            + (f", {params.latency_ms:g} ms per post" if params.latency_ms else "")
         ),
         title_justify="left",
     )
@@ -270,6 +276,9 @@ def main() -> None:
     parser.add_argument("--workspace-posts", type=int, default=600, help="posts per window")
     parser.add_argument("--window-seconds", type=float, default=60.0)
     parser.add_argument("--stall", type=float, default=90.0, help="give up after s idle")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="each post takes this long (round trip)"
+    )
     parser.add_argument("--quick", action="store_true", help="100 channels, 60 per 10 s")
     args = parser.parse_args()
     params = Params(
@@ -277,6 +286,7 @@ def main() -> None:
         workspace_posts=60 if args.quick else args.workspace_posts,
         window_seconds=10.0 if args.quick else args.window_seconds,
         stall=args.stall,
+        latency_ms=args.latency_ms,
     )
     started = time.monotonic()
     outcomes = asyncio.run(main_async(params))

@@ -18,9 +18,9 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
-from storage.enums import OutboxStatus, Platform
+from storage.enums import DeliveryKind, OutboxStatus, Platform
 from storage.models import OutboxMessage
 from storage.repositories.delivery import thread_subject
 from storage.store import Store
@@ -71,6 +71,11 @@ class _Waiting:
     until: datetime
 
 
+class _Outcome(NamedTuple):
+    message: OutboxMessage
+    result: DeliveryResult | _Waiting
+
+
 class Deliverer(Protocol):
     async def deliver(self, message: OutboxMessage) -> DeliveryResult: ...
 
@@ -119,27 +124,46 @@ class OutboxDispatcher:
         return attempted
 
     async def _send_due(self, platform: Platform, deliverer: Deliverer) -> int:
+        """One batch: claimed in one transaction, sent lane by lane, the outcomes written in
+        one transaction too. Two turns at the database per batch rather than one per message,
+        so a fan-out keeps its pace while the scheduler is still queueing it."""
         async with self._store.transaction() as tx:
             due = await tx.outbox.claim_due(
                 platform=platform, now=self._clock(), lease=LEASE, limit=BATCH
             )
         senders = asyncio.Semaphore(self._senders)
+        outcomes: list[_Outcome] = []
 
         async def send(lane: list[OutboxMessage]) -> int:
             async with senders:
-                return await self._send_lane(deliverer, lane)
+                return await self._send_lane(deliverer, lane, outcomes)
 
-        return sum(await asyncio.gather(*(send(lane) for lane in _lanes(due))))
+        try:
+            return sum(await asyncio.gather(*(send(lane) for lane in _lanes(due))))
+        finally:
+            await self._record(outcomes)
 
-    async def _send_lane(self, deliverer: Deliverer, lane: list[OutboxMessage]) -> int:
-        """One channel's messages in order; when it or the platform must rest, the rest of the
-        lane is handed back untried."""
+    async def _send_lane(
+        self, deliverer: Deliverer, lane: list[OutboxMessage], outcomes: list[_Outcome]
+    ) -> int:
+        """One lane's messages in order; when a channel or the platform must rest, the rest of
+        the lane is handed back untried."""
+        opened: dict[tuple[str | None, str], str] = {}
+        """Opening posts sent in this lane, not yet written down: (channel, subject) → where."""
         for index, message in enumerate(lane):
             rest = self._rest_for(message)
             if rest is not None:
                 await self._hand_back(lane[index:], at=rest)
                 return index
-            await self._attempt(deliverer, message)
+            result = await self._place_in_thread(message, opened) or await _deliver(
+                deliverer, message
+            )
+            if isinstance(result, RetryLater) and result.after is not None:
+                # At once: the lanes sending beside this one must see it.
+                self._rest(message, self._clock() + result.after)
+            if isinstance(result, Sent) and result.external_ref and _opens(message):
+                opened[(message.channel_ref, message.subject or "")] = result.external_ref
+            outcomes.append(_Outcome(message, result))
         return len(lane)
 
     def _rest(self, message: OutboxMessage, until: datetime) -> None:
@@ -218,31 +242,37 @@ class OutboxDispatcher:
             for task in pending:
                 task.cancel()
 
-    async def _attempt(self, deliverer: Deliverer, message: OutboxMessage) -> None:
-        result = await self._place_in_thread(message) or await _deliver(deliverer, message)
-        if isinstance(result, RetryLater) and result.after is not None:
-            # At once, before the write below: the lanes sending beside this one must see it.
-            self._rest(message, self._clock() + result.after)
+    async def _record(self, outcomes: list[_Outcome]) -> None:
+        """Write down how each attempt went, all in one transaction."""
+        if not outcomes:
+            return
         async with self._store.transaction() as tx:
-            assert message.id is not None
-            current = await tx.outbox.get(message.id)
-            if current is None:
-                return
-            if isinstance(result, Sent):
-                await tx.outbox.mark_sent(
-                    current, external_ref=result.external_ref, channel_ref=result.channel_ref
-                )
-            elif isinstance(result, _Waiting):
-                await tx.outbox.postpone(current, at=result.until)
-            elif isinstance(result, Failed) or current.attempts + 1 >= MAX_ATTEMPTS:
-                log.warning("outbox message %s failed permanently: %s", message.id, result.error)
-                await tx.outbox.mark_failed(current, error=result.error)
-            else:
-                wait = result.after if result.after is not None else backoff(current.attempts + 1)
-                await tx.outbox.retry_later(current, at=self._clock() + wait, error=result.error)
+            for message, result in outcomes:
+                assert message.id is not None
+                current = await tx.outbox.get(message.id)
+                if current is None:
+                    continue
+                if isinstance(result, Sent):
+                    await tx.outbox.mark_sent(
+                        current, external_ref=result.external_ref, channel_ref=result.channel_ref
+                    )
+                elif isinstance(result, _Waiting):
+                    await tx.outbox.postpone(current, at=result.until)
+                elif isinstance(result, Failed) or current.attempts + 1 >= MAX_ATTEMPTS:
+                    log.warning(
+                        "outbox message %s failed permanently: %s", message.id, result.error
+                    )
+                    await tx.outbox.mark_failed(current, error=result.error)
+                else:
+                    wait = (
+                        result.after if result.after is not None else backoff(current.attempts + 1)
+                    )
+                    await tx.outbox.retry_later(
+                        current, at=self._clock() + wait, error=result.error
+                    )
 
     async def _place_in_thread(
-        self, message: OutboxMessage
+        self, message: OutboxMessage, opened: Mapping[tuple[str | None, str], str]
     ) -> Failed | RetryLater | _Waiting | None:
         """Give a message queued for the thread of a subject's opening post that post's id.
 
@@ -256,6 +286,10 @@ class OutboxDispatcher:
             return None
         if message.channel_ref is None:
             return Failed(error=f"a reply to the post about {subject} lacks its channel")
+        just_sent = opened.get((message.channel_ref, subject))
+        if just_sent is not None:
+            message.thread_ref = just_sent.rpartition(":")[2]
+            return None
         async with self._store.transaction() as tx:
             opening = await tx.outbox.opening_post(
                 platform=message.platform, channel_ref=message.channel_ref, subject=subject
@@ -297,6 +331,13 @@ def _lanes(messages: list[OutboxMessage]) -> list[list[OutboxMessage]]:
         lanes[target].append(message)
         lane_of.update(dict.fromkeys(addresses, target))
     return [sorted(lane, key=lambda message: message.id or 0) for lane in lanes if lane]
+
+
+def _opens(message: OutboxMessage) -> bool:
+    """A top-level post about a subject: later messages may be queued for its thread."""
+    return (
+        message.kind == DeliveryKind.POST and message.thread_ref is None and bool(message.subject)
+    )
 
 
 def _channel_of(message: OutboxMessage) -> str:

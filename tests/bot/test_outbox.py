@@ -61,7 +61,8 @@ async def _queue(
     clock: Clock,
     *,
     kind: DeliveryKind = DeliveryKind.POST,
-    channel_ref: str = "C1",
+    channel_ref: str | None = "C1",
+    member_ref: str | None = None,
     thread_ref: str | None = None,
     subject: str | None = None,
 ) -> None:
@@ -72,6 +73,7 @@ async def _queue(
             kind=kind,
             payload={"parts": []},
             channel_ref=channel_ref,
+            member_ref=member_ref,
             thread_ref=thread_ref,
             subject=subject,
             not_before=clock.now,
@@ -538,16 +540,7 @@ async def test_messages_that_may_share_a_conversation_keep_their_order(store: St
         ("only-for-u1", DeliveryKind.EPHEMERAL, "D1", "U1"),
         ("elsewhere", DeliveryKind.POST, "C2", None),
     ):
-        async with store.transaction() as tx:
-            await tx.outbox.enqueue(
-                idempotency_key=key,
-                platform=Platform.SLACK,
-                kind=kind,
-                payload={"parts": []},
-                channel_ref=channel,
-                member_ref=member,
-                not_before=clock.now,
-            )
+        await _queue(store, key, clock, kind=kind, channel_ref=channel, member_ref=member)
     platform = FirstIsSlowPlatform()
     dispatcher = OutboxDispatcher(store, {Platform.SLACK: platform}, clock=clock)
 

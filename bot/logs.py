@@ -14,6 +14,12 @@ _SECRET_KEYS = re.compile(r"token|secret|password|signature|authorization", re.I
 _SECRET_VALUES = re.compile(
     r"xox[abposr]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|v0=[0-9a-f]{64}"
     r"|(?<=://)[^/@\s:]+:[^/@\s]+(?=@)"
+    # A JSON Web Token: the Bot Connector's bearer tokens, and Azure's, are these.
+    r"|eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*"
+    # The value after "Bearer", whatever its shape.
+    r"|(?i:(?<=bearer )[A-Za-z0-9._~+/-]+=*)"
+    # The value of a secret-looking parameter in a URL or a key=value text (?password=…).
+    r"|(?i:(?<=password=)|(?<=passwd=)|(?<=secret=)|(?<=token=)|(?<=sig=))[^&\s\"',;]+"
 )
 _known_secrets: set[str] = set()
 

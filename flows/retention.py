@@ -8,8 +8,9 @@ messages it sent about it. Kept: that the session took place (method, place, gro
 the shared lessons, without their author.
 
 The same job removes the last message to erased members once it was delivered (see
-:mod:`flows.privacy`). Each session is forgotten in its own transaction; a job that runs twice,
-or in two processes, finds nothing left the second time.
+:mod:`flows.privacy`), and the ids of platform deliveries older than :data:`INBOUND_KEPT`
+(kept only to recognise a retry). Each session is forgotten in its own transaction; a job that
+runs twice, or in two processes, finds nothing left the second time.
 """
 
 from __future__ import annotations
@@ -23,11 +24,18 @@ from storage.store import Store
 
 log = logging.getLogger(__name__)
 
+INBOUND_KEPT = timedelta(days=7)
+"""How long a platform delivery's id is remembered. Slack retries for about an hour and the
+Bot Connector for minutes; a week leaves room for an outage on either side."""
+
 
 async def apply_retention(store: Store, config: FlowConfig, *, now: datetime) -> int:
     """Forget what is due by ``now``; returns how many sessions and farewells were handled."""
     async with store.transaction() as tx:
         handled = await tx.erasure.finish_farewells()
+        pruned = await tx.inbound.forget_before(now - INBOUND_KEPT)
+    if pruned:
+        log.info("forgot %s platform delivery ids older than %s", pruned, INBOUND_KEPT)
     if config.intervision_retention_days <= 0:
         return handled
     cutoff = now - timedelta(days=config.intervision_retention_days)

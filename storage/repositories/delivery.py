@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import CursorResult, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,6 +47,15 @@ class InboundRepository:
             {"platform": platform, "delivery_id": delivery_id, "received_at": utcnow()},
             ["platform", "delivery_id"],
         )
+
+    async def forget_before(self, cutoff: datetime) -> int:
+        """Drop deliveries received before ``cutoff``; returns how many. Platforms retry for
+        minutes or hours, never for days, so old ids only make the table grow."""
+        result = await self._session.exec(
+            delete(InboundDelivery).where(col(InboundDelivery.received_at) < cutoff)
+        )
+        assert isinstance(result, CursorResult)
+        return int(result.rowcount)
 
 
 class OutboxRepository:

@@ -28,6 +28,7 @@ from storage.models import (
     DigestPreference,
     FlowInstance,
     HouseRuleAcknowledgement,
+    InboundDelivery,
     IntervisionContribution,
     IntervisionSession,
     Invitation,
@@ -524,3 +525,23 @@ async def test_retention_zero_keeps_everything(chat: Chat) -> None:
 
     assert await apply_retention(chat.store, config, now=chat.now) == 0
     assert await count(chat.store, IntervisionContribution) == 3
+
+
+async def test_retention_forgets_delivery_ids_older_than_a_week(chat: Chat) -> None:
+    """A delivery's id is kept to recognise a retry; after a week it only takes room, also
+    when intervisions are kept for ever."""
+    async with chat.store.transaction() as tx:
+        for delivery_id, age in (("Ev-old", timedelta(days=8)), ("Ev-new", timedelta(days=6))):
+            tx.session.add(
+                InboundDelivery(
+                    platform=Platform.SLACK, delivery_id=delivery_id, received_at=chat.now - age
+                )
+            )
+
+    await apply_retention(chat.store, FlowConfig(intervision_retention_days=0), now=chat.now)
+
+    ours = col(InboundDelivery.delivery_id).in_(["Ev-old", "Ev-new"])
+    assert await count(chat.store, InboundDelivery, ours) == 1
+    async with chat.store.transaction() as tx:
+        assert not await tx.inbound.first_time(platform=Platform.SLACK, delivery_id="Ev-new")
+        assert await tx.inbound.first_time(platform=Platform.SLACK, delivery_id="Ev-old")

@@ -43,22 +43,20 @@ from tests.slack.faults import (
 from tests.slack.signing import event_body, message_event, post_signed
 from tests.slack.test_intervision_http import (
     ANNA,
+    ANNA_TELLS_MORE,
     BRAM,
     CARLA,
     CASE,
     DIRK,
     GROUP,
     PEOPLE,
+    case_told,
     contributions,
     group_of,
     handle,
-    make_coach,
     mpdm_name,
     posts_saying,
     press,
-    say,
-    share_case,
-    start,
     the_post,
     wait_until_handled,
 )
@@ -244,10 +242,7 @@ async def test_a_kill_mid_phase_loses_nothing_and_announces_the_next_phase_once(
     conversation = group_of(*GROUP)
     settings = slack_settings(database_url, slack)
     async with running(settings, slack, clock=clock) as setup:
-        await make_coach(setup, CARLA)
-        await start(setup)
-        await share_case(setup)
-        await say(setup, ANNA, "Het gaat om de regiotafel van maart.", channel=conversation)
+        await case_told(setup)
     slack.post_then_stall("chat.postMessage", seconds=120, channel=conversation)
     clock.advance(timedelta(minutes=4, seconds=10))
 
@@ -301,7 +296,7 @@ async def test_a_kill_mid_phase_loses_nothing_and_announces_the_next_phase_once(
     async with running(settings, slack, clock=clock) as third:
         assert await contributions(third.store) == [
             (1, "case", ANNA, CASE),
-            (1, "case", ANNA, "Het gaat om de regiotafel van maart."),
+            (1, "case", ANNA, ANNA_TELLS_MORE),
             (1, "case", BRAM, BRAM_ASKS),
             (1, "clarify", DIRK, DIRK_ASKS),
         ]

@@ -296,6 +296,18 @@ async def share_case(hoedan: Running, owner: str = ANNA, case: str = CASE) -> No
     await submit(hoedan, owner, view, text_value("case", case))
 
 
+ANNA_TELLS_MORE = "Het gaat om de regiotafel van maart."
+
+
+async def case_told(hoedan: Running) -> None:
+    """Carla, made coach, starts an incident session; Anna shares her case and says more in the
+    group conversation. Where the restart tests take over."""
+    await make_coach(hoedan, CARLA)
+    await start(hoedan)
+    await share_case(hoedan)
+    await say(hoedan, ANNA, ANNA_TELLS_MORE, channel=group_of(*GROUP))
+
+
 # ---------------------------------------------------------------------- the database
 
 
@@ -577,10 +589,7 @@ async def test_a_restart_mid_phase_loses_nothing_and_announces_the_next_phase_on
     conversation = group_of(*GROUP)
     settings = slack_settings(database_url, slack)
     async with running(settings, slack, clock=clock) as first:
-        await make_coach(first, CARLA)
-        await start(first)
-        await share_case(first)
-        await say(first, ANNA, "Het gaat om de regiotafel van maart.", channel=conversation)
+        await case_told(first)
         clock.advance(timedelta(minutes=4))
         await first.run_deadline_job()
         the_post(slack, conversation, "Nog één minuut")
@@ -667,7 +676,7 @@ async def test_a_restart_mid_phase_loses_nothing_and_announces_the_next_phase_on
     async with running(settings, slack, clock=clock) as third:
         assert await contributions(third.store) == [
             (1, "case", ANNA, CASE),
-            (1, "case", ANNA, "Het gaat om de regiotafel van maart."),
+            (1, "case", ANNA, ANNA_TELLS_MORE),
             (1, "case", BRAM, "Wat zei de wethouder toen?"),
             (1, "clarify", DIRK, "Hoe vaak vergadert die tafel?"),
         ]

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.after_ack import Receiving
 from bot.app import Hoedan
 from bot.leader import leadership_for
 from bot.outbox import Deliverer, OutboxDispatcher
@@ -47,16 +48,30 @@ class Service:
         self.hoedan = hoedan
         settings = hoedan.settings
         self._clock = clock
+        self.receiving = Receiving()
+        """Requests under way; acknowledged work waits while they keep the server busy."""
         self.slack: SlackAdapter | None = None
         deliverers: dict[Platform, Deliverer] = {}
         if settings.slack_mode is not None:
-            self.slack = SlackAdapter(settings, hoedan.runtime, on_queued=self._wake, clock=clock)
+            self.slack = SlackAdapter(
+                settings,
+                hoedan.runtime,
+                on_queued=self._wake,
+                clock=clock,
+                receiving=self.receiving,
+            )
             deliverers[Platform.SLACK] = self.slack.deliverer
         self.teams: TeamsAdapter | None = None
         if settings.teams_enabled:
             from bot.teams.adapter import TeamsAdapter  # imported only when used: see bot.teams
 
-            self.teams = TeamsAdapter(settings, hoedan.runtime, on_queued=self._wake, clock=clock)
+            self.teams = TeamsAdapter(
+                settings,
+                hoedan.runtime,
+                on_queued=self._wake,
+                clock=clock,
+                receiving=self.receiving,
+            )
             deliverers[Platform.TEAMS] = self.teams.deliverer
         self.dispatcher = OutboxDispatcher(hoedan.store, deliverers, clock=clock)
         self.scheduler: AsyncIOScheduler | None = None
@@ -81,9 +96,9 @@ class Service:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_get(HEALTH_PATH, self._health)
         if self.slack is not None and self.hoedan.settings.slack_mode == "http":
-            app.router.add_post(SLACK_EVENTS_PATH, self.slack.handle_http)
+            app.router.add_post(SLACK_EVENTS_PATH, self.receiving.counted(self.slack.handle_http))
         if self.teams is not None:
-            app.router.add_post(MESSAGES_PATH, self.teams.handle_http)
+            app.router.add_post(MESSAGES_PATH, self.receiving.counted(self.teams.handle_http))
         return app
 
     async def _health(self, _request: web.Request) -> web.Response:

@@ -1,7 +1,8 @@
 """Hoedan's Slack app: Bolt receives, acknowledges at once, and the work happens after.
 
-Every listener acknowledges first and hands the payload to a background task, so Slack always
-has its answer within its three seconds however busy the database is. The task finds out who
+Every listener acknowledges first and hands the payload to :class:`bot.after_ack.AfterAck`, so
+Slack always has its answer within its three seconds however busy the database is; the work
+starts when acknowledging leaves room for it. The work finds out who
 acted (``users.info`` on first contact) and, for a dialog, who was picked in it, turns the
 payload into a neutral event, lets the runtime handle it, opens a dialog if the flow asked for
 one, and wakes the outbox.
@@ -12,7 +13,6 @@ keep retrying them.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
@@ -32,6 +32,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.after_ack import AfterAck, Receiving
 from bot.reports import ReportMaker
 from bot.settings import Settings
 from bot.slack import inbound
@@ -67,6 +68,7 @@ class SlackAdapter:
         *,
         on_queued: Callable[[], None],
         clock: Callable[[], datetime] = utcnow,
+        receiving: Receiving | None = None,
     ):
         if settings.slack_bot_token is None:
             raise ValueError("the Slack adapter needs SLACK_BOT_TOKEN")
@@ -92,7 +94,7 @@ class SlackAdapter:
         self.texts = texts_for(settings.language)
         self.profiles = Profiles(self.client)
         self.deliverer = SlackDeliverer(self.client, self.texts, ReportMaker(runtime.store))
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._work_after_ack = AfterAck(receiving)
         self.handled = 0
         """Acknowledged requests whose work is done (or found unnecessary), for /healthz."""
         self._register()
@@ -190,13 +192,13 @@ class SlackAdapter:
 
     @property
     def in_flight(self) -> int:
-        """Acknowledged requests still being worked on."""
-        return len(self._tasks)
+        """Acknowledged requests whose work is waiting or under way."""
+        return self._work_after_ack.in_flight
 
     def _spawn(self, body: Mapping[str, Any], build: Builder) -> None:
-        """After the ack: translate right here (cheap), and only start a task for real work.
+        """After the ack: translate right here (cheap), and only queue real work.
 
-        Most channel messages matter to nobody; they cost no task, no look-up, no database.
+        Most channel messages matter to nobody; they cost no job, no look-up, no database.
         """
         try:
             user_id = inbound.user_id_of(body)
@@ -211,9 +213,7 @@ class SlackAdapter:
         if user_id is None or first_look is None or not self._runtime.wants(first_look):
             self.handled += 1
             return
-        task = asyncio.ensure_future(self._work(body, user_id, first_look))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._work_after_ack.add(lambda: self._work(body, user_id, first_look))
 
     async def _work(self, body: Mapping[str, Any], user_id: str, first_look: InboundEvent) -> None:
         try:
@@ -245,9 +245,8 @@ class SlackAdapter:
             log.warning("could not open a dialog: %s", exc.response.get("error"))
 
     async def drain(self) -> None:
-        """Wait for the work of requests already acknowledged (at shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Do the work of requests already acknowledged (at shutdown)."""
+        await self._work_after_ack.drain()
 
     async def open_connections(self) -> None:
         """Share one HTTP connection pool among all Web API calls from now on.

@@ -3,13 +3,14 @@
 ``POST /api/messages`` is checked by the SDK's token validator (or let through anonymously when
 ``…ANONYMOUS_ALLOWED=true``, for local development), checked for the fields Hoedan cannot do
 without (the SDK would answer a malformed body with a 500), parsed into an SDK ``Activity`` and
-run as a turn through the SDK's ``CloudAdapter``. The turn itself only hands the activity to a
-background task and returns, so Teams has its 202 (or, for a card's Action.Execute, its invoke
-response) within its time-out however busy the database is. The task remembers where the
+run as a turn through the SDK's ``CloudAdapter``. The turn itself only hands the activity to
+:class:`bot.after_ack.AfterAck` and returns, so Teams has its 202 (or, for a card's
+Action.Execute, its invoke response) within its time-out however busy the database is; the work
+starts when acknowledging leaves room for it. The work remembers where the
 conversation lives (for proactive messages), turns the activity into a neutral event, lets the
 runtime handle it (which also drops a repeated activity id) and wakes the outbox. A member's
 answer to a report's file-consent card is the exception: it is no event for the runtime, and
-``bot.teams.files`` uploads the report (or says why not) in that task instead.
+``bot.teams.files`` uploads the report (or says why not) in that work instead.
 
 Replies never go through the turn: they wait in the outbox and the :class:`TeamsDeliverer`
 posts them, retrying where the SDK's connector client would not.
@@ -17,7 +18,6 @@ posts them, retrying where the SDK's connector client would not.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -38,6 +38,7 @@ from microsoft_agents.hosting.core.authorization import (
 )
 from pydantic import ValidationError
 
+from bot.after_ack import AfterAck, Receiving
 from bot.logs import register_secrets
 from bot.settings import Settings
 from bot.teams import inbound
@@ -71,6 +72,7 @@ class TeamsAdapter:
         *,
         on_queued: Callable[[], None],
         clock: Callable[[], datetime] = utcnow,
+        receiving: Receiving | None = None,
     ) -> None:
         if not settings.teams_enabled:
             raise ValueError("the Teams adapter needs the SDK's service connection settings")
@@ -110,7 +112,7 @@ class TeamsAdapter:
             network_slug=runtime.config.network_slug,
             language=settings.language,
         )
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._work_after_ack = AfterAck(receiving)
         self.handled = 0
         """Accepted activities whose work is done (or found unnecessary), for /healthz."""
 
@@ -198,7 +200,7 @@ class TeamsAdapter:
 
     @property
     def in_flight(self) -> int:
-        return len(self._tasks)
+        return self._work_after_ack.in_flight
 
     def _spawn(self, data: Mapping[str, Any]) -> None:
         actor = inbound.actor_of(data)
@@ -207,9 +209,7 @@ class TeamsAdapter:
         except Exception:
             log.exception("a Teams activity could not be read")
             event = None
-        task = asyncio.ensure_future(self._work(data, event))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._work_after_ack.add(lambda: self._work(data, event))
 
     async def _work(self, data: Mapping[str, Any], event: InboundEvent | None) -> None:
         try:
@@ -369,20 +369,17 @@ class TeamsAdapter:
         bot_id = inbound.bot_id_of(data)
         if not isinstance(service_url, str) or conversation is None or bot_id is None:
             return
-        task = asyncio.ensure_future(
+        self._work_after_ack.run_now(
             self.deliverer.typing(
                 service_url=service_url,
                 conversation_id=conversation.conversation_id,
                 bot_id=bot_id,
             )
         )
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
     async def drain(self) -> None:
-        """Wait for the work of activities already accepted (at shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Do the work of activities already accepted (at shutdown)."""
+        await self._work_after_ack.drain()
 
     async def close(self) -> None:
         await self.deliverer.close()

@@ -151,13 +151,18 @@ class SlackAdapter:
         )
 
     def _register(self) -> None:
+        """Listeners in the order Bolt tries them: channel messages, by far the most, first.
+
+        Bolt checks the listeners one by one until one matches, at a cost for each; the catch-all
+        listeners come after the specific ones of their kind.
+        """
         app = self.app
-        app.command(ANY)(self._on_payload(inbound.command))
         app.event("message")(self._on_event(inbound.message))
         app.event("app_mention")(self._on_event(inbound.app_mention))
         app.event("app_home_opened")(self._on_event(inbound.home_opened))
         app.event("member_joined_channel")(self._on_event(inbound.member_joined))
         app.event(ANY)(_acknowledge)
+        app.command(ANY)(self._on_payload(inbound.command))
         app.shortcut(inbound.MESSAGE_SHORTCUT)(self._on_payload(inbound.message_shortcut))
         app.shortcut(inbound.GLOBAL_SHORTCUT)(self._on_payload(inbound.global_shortcut))
         app.shortcut(ANY)(_acknowledge)

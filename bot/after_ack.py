@@ -29,9 +29,6 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 
-from aiohttp import web
-from aiohttp.typedefs import Handler
-
 log = logging.getLogger(__name__)
 
 BACKLOG_LIMIT = 10_000
@@ -41,13 +38,15 @@ backlog stays in the tens of megabytes."""
 MOMENT = 0.05
 """Seconds: the time constant of the load, and how often waiting work looks at it again."""
 
-MAX_LOAD = 0.25
+MAX_LOAD = 0.15
 """The load (0 idle, 1 always receiving) under which waiting work may start.
 
-Flat out, requests count as under way about two thirds of the time (reading the socket and
-writing the answer happen outside the count); at 200 events/s, under a tenth. The bar sits well
-below the first because a job, once started, keeps taking the loop for all its database round
-trips: a few jobs slipping in per second would cost a burst a good part of its acks.
+Flat out, requests count as under way about half the time (reading the socket and the body
+and writing the answer happen outside the count); at 200 events/s, a few hundredths. The bar
+sits well below the first because a job, once started, keeps taking the loop for all its
+database round trips: a few jobs slipping in per second would cost a burst a good part of its
+acks (``bench.slack_ingest`` gave 68 to 73% of bare Bolt's acks with a bar of 0.25, 72 to 78%
+with 0.15).
 """
 
 FADE_MARGIN = 0.0005
@@ -59,8 +58,9 @@ Job = Callable[[], Awaitable[None]]
 class Receiving:
     """Keeps track of when requests are under way, so work can tell how busy the server is.
 
-    The service wraps its web routes in :meth:`counted`. An adapter made without a service
-    (unit tests) gets one of its own that never counts, and starts its work at once.
+    The service gives one to all its adapters, which count their requests in :meth:`request`,
+    so a burst on Slack holds back Teams work too; an adapter made without a service (unit
+    tests) keeps one of its own.
     """
 
     def __init__(self, moment: float = MOMENT) -> None:
@@ -71,24 +71,14 @@ class Receiving:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def counted(self, handler: Handler) -> Handler:
-        """``handler`` (a web route) with its requests counted.
-
-        A plain wrapper rather than an aiohttp middleware, which costs more on every request.
-        """
-
-        async def counting(request: web.Request) -> web.StreamResponse:
-            self._enter()
-            try:
-                return await handler(request)
-            finally:
-                self._leave()
-
-        return counting
-
     @contextlib.contextmanager
     def request(self) -> Iterator[None]:
-        """One request under way, for work that is not a web route (and for tests)."""
+        """One request being worked on.
+
+        The adapters count a request once its body is in: a sender that takes its time (or
+        trickles a body on purpose) costs the server nothing meanwhile, and must not hold up
+        the work of others.
+        """
         self._enter()
         try:
             yield

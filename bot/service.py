@@ -97,9 +97,9 @@ class Service:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
         app.router.add_get(HEALTH_PATH, self._health)
         if self.slack is not None and self.hoedan.settings.slack_mode == "http":
-            app.router.add_post(SLACK_EVENTS_PATH, self.receiving.counted(self.slack.handle_http))
+            app.router.add_post(SLACK_EVENTS_PATH, self.slack.handle_http)
         if self.teams is not None:
-            app.router.add_post(MESSAGES_PATH, self.receiving.counted(self.teams.handle_http))
+            app.router.add_post(MESSAGES_PATH, self.teams.handle_http)
         return app
 
     async def _health(self, _request: web.Request) -> web.Response:

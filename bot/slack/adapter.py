@@ -94,7 +94,8 @@ class SlackAdapter:
         self.texts = texts_for(settings.language)
         self.profiles = Profiles(self.client)
         self.deliverer = SlackDeliverer(self.client, self.texts, ReportMaker(runtime.store))
-        self._work_after_ack = AfterAck(receiving)
+        self._receiving = receiving or Receiving()
+        self._work_after_ack = AfterAck(self._receiving)
         self.handled = 0
         """Acknowledged requests whose work is done (or found unnecessary), for /healthz."""
         self._register()
@@ -108,7 +109,8 @@ class SlackAdapter:
         except Exception:
             return await self._unreadable(request)
         try:
-            bolt_response = await self.app.async_dispatch(bolt_request)
+            with self._receiving.request():  # counted from here: waiting for a body is no work
+                bolt_response = await self.app.async_dispatch(bolt_request)
         except Exception:
             log.exception("Bolt could not dispatch a Slack request")
             return web.Response(status=400, text="bad request")

@@ -112,7 +112,8 @@ class TeamsAdapter:
             network_slug=runtime.config.network_slug,
             language=settings.language,
         )
-        self._work_after_ack = AfterAck(receiving)
+        self._receiving = receiving or Receiving()
+        self._work_after_ack = AfterAck(self._receiving)
         self.handled = 0
         """Accepted activities whose work is done (or found unnecessary), for /healthz."""
 
@@ -132,7 +133,8 @@ class TeamsAdapter:
             log.warning("malformed Teams activity refused: %s", problem)
             return _bad_request(problem)
         try:
-            answer = await self.cloud.process_request(_Parsed(request, body, identity), self)
+            with self._receiving.request():  # counted from here: waiting for a body is no work
+                answer = await self.cloud.process_request(_Parsed(request, body, identity), self)
         except (ValidationError, ValueError, TypeError) as exc:
             log.warning("Teams activity refused by the SDK: %s", type(exc).__name__)
             return _bad_request("the activity could not be read")

@@ -3,6 +3,7 @@ from a fake Bot Connector."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from storage.enums import OutboxStatus, QuestionStatus
@@ -249,3 +250,27 @@ async def test_a_zodan_in_the_questions_thread_answers_it(hoedan: Running) -> No
     assert question.status == QuestionStatus.ANSWERED
     [notice] = connector.to(f"a:personal-{ANNA.id}")
     assert "Met een wijkavond." in notice.text
+
+
+async def test_a_question_waits_while_other_requests_are_worked_on(hoedan: Running) -> None:
+    body = channel_message(hoedan.connector, ANNA, "#hoedan Hoe vinden jullie mantelzorgers?")
+
+    with hoedan.service.receiving.request():  # another request, being worked on
+        status, _ = await hoedan.send(body)
+        await asyncio.sleep(0.5)  # time enough for the work to be done, were it not held back
+        assert status == 202
+        assert await hoedan.questions() == []
+
+    await hoedan.settle()
+    [question] = await hoedan.questions()
+    assert question.text == "Hoe vinden jullie mantelzorgers?"
+
+
+async def test_teams_requests_count_towards_the_load(hoedan: Running) -> None:
+    receiving = hoedan.service.receiving
+    assert receiving.load() == 0.0
+
+    await hoedan.send(personal_message(hoedan.connector, ANNA, "help"))
+
+    assert receiving.load() > 0.0
+    await hoedan.settle()

@@ -247,10 +247,10 @@ class OutboxDispatcher:
         if not outcomes:
             return
         async with self._store.transaction() as tx:
+            currents = await tx.outbox.get_many([m.id for m, _ in outcomes if m.id is not None])
             for message, result in outcomes:
-                assert message.id is not None
-                current = await tx.outbox.get(message.id)
-                if current is None:
+                current = currents.get(message.id or 0)
+                if current is None:  # deleted meanwhile (an erasure, the retention job)
                     continue
                 if isinstance(result, Sent):
                     await tx.outbox.mark_sent(

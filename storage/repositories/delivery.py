@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -147,6 +148,14 @@ class OutboxRepository:
 
     async def get(self, message_id: int) -> OutboxMessage | None:
         return await self._session.get(OutboxMessage, message_id)
+
+    async def get_many(self, message_ids: Collection[int]) -> dict[int, OutboxMessage]:
+        """The messages still there among ``message_ids``, by id, in one query."""
+        if not message_ids:
+            return {}
+        statement = select(OutboxMessage).where(col(OutboxMessage.id).in_(message_ids))
+        rows = (await self._session.exec(statement)).all()
+        return {row.id: row for row in rows if row.id is not None}
 
     async def subject_of_post(
         self, *, platform: Platform, channel_ref: str, message_ref: str
